@@ -1,0 +1,124 @@
+"""A pure Server-Sent Events decoder (stdlib only), plus a line splitter for NDJSON streams.
+
+Feed it bytes as they arrive; it returns complete events. It follows the WHATWG event-stream rules
+(``data`` lines joined with ``\\n``, ``event`` names, ``:`` comment lines ignored, LF, CRLF or CR line
+ends, one leading space after the colon removed) with two deliberate extensions:
+
+- ``error: {...}`` lines, which some llama.cpp builds send for mid-stream failures, become an event
+  named ``"error"`` whose data is the rest of the line;
+- at end of stream, :meth:`SSEDecoder.close` dispatches a last event even without its blank line,
+  so a server that closes right after ``data: [DONE]`` is not misread as a broken stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DONE", "LineSplitter", "SSEDecoder", "SSEEvent"]
+
+DONE = "[DONE]"
+"""The OpenAI-style end-of-stream data payload."""
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    """One dispatched event: its name (``"message"`` unless set) and its data."""
+
+    data: str
+    event: str = "message"
+
+    @property
+    def is_done(self) -> bool:
+        """True for the ``data: [DONE]`` terminator."""
+        return self.data == DONE
+
+
+class LineSplitter:
+    """Split a byte stream into decoded lines (LF, CRLF or CR), whatever the chunk boundaries."""
+
+    __slots__ = ("_buf", "_skip_lf")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._skip_lf = False
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Add bytes; return the lines they complete, without line ends."""
+        if not chunk:
+            return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        buf = self._buf + chunk if self._buf else chunk
+        if b"\r" in buf:
+            # A CR at the very end may be the first half of a CRLF split across chunks.
+            self._skip_lf = buf[-1:] == b"\r"
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = buf.split(b"\n")
+        self._buf = lines.pop()
+        return [line.decode("utf-8", "replace") for line in lines]
+
+    def close(self) -> list[str]:
+        """End of stream: return the unterminated last line, if any."""
+        rest, self._buf = self._buf, b""
+        return [rest.decode("utf-8", "replace")] if rest else []
+
+
+class SSEDecoder:
+    """Incremental SSE decoder: ``feed(bytes) -> list[SSEEvent]``, then ``close()`` at end of stream."""
+
+    __slots__ = ("_data", "_event", "_lines", "_started")
+
+    def __init__(self) -> None:
+        self._lines = LineSplitter()
+        self._data: list[str] = []
+        self._event = ""
+        self._started = False
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Add bytes; return the events they complete."""
+        if not self._started and chunk:
+            self._started = True
+            if chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]
+        events: list[SSEEvent] = []
+        for line in self._lines.feed(chunk):
+            event = self.feed_line(line)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        """End of stream: dispatch whatever is pending (see the module docstring)."""
+        events: list[SSEEvent] = []
+        for line in [*self._lines.close(), ""]:
+            event = self.feed_line(line)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def feed_line(self, line: str) -> SSEEvent | None:
+        """Process one line (without its line end); return an event when a blank line ends one."""
+        if not line:
+            if not self._data:
+                self._event = ""
+                return None
+            event = SSEEvent("\n".join(self._data), self._event or "message")
+            self._data = []
+            self._event = ""
+            return event
+        if line[0] == ":":
+            return None  # comment / keep-alive ping
+        field, sep, value = line.partition(":")
+        if sep and value[:1] == " ":
+            value = value[1:]
+        if field == "data":
+            self._data.append(value)
+        elif field == "event":
+            self._event = value
+        elif field == "error":
+            self._event = "error"
+            self._data.append(value)
+        # "id", "retry" and unknown fields are ignored, as the spec says.
+        return None
