@@ -1,0 +1,243 @@
+"""Decoders for each server's streamed completion body (stdlib only): bytes in, typed events out.
+
+- :func:`decode_openai`: ``/v1/completions`` SSE (vLLM, SGLang, llama.cpp, LM Studio, hosted), ending
+  in ``data: [DONE]``; a plain JSON body (a server that ignored ``stream``) is read as one chunk.
+- :func:`decode_llamacpp`: llama.cpp's native ``/completion`` SSE, ending in ``"stop": true``.
+- :func:`decode_ollama`: Ollama's ``/api/generate`` NDJSON, ending in ``"done": true``.
+
+A stream that ends without its end marker raises :class:`~gptoss_cli.errors.StreamError` after every
+event that did arrive has been yielded; an error event (``data: {"error": ...}`` or llama.cpp's
+``error: {...}`` line) raises StreamError with the server's message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from gptoss_cli import errors
+from gptoss_cli.sse import DONE, LineSplitter, SSEDecoder, SSEEvent
+
+__all__ = [
+    "Finish",
+    "StreamEvent",
+    "TextDelta",
+    "Usage",
+    "decode_llamacpp",
+    "decode_ollama",
+    "decode_openai",
+    "error_message",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of completion text, with the token ids behind it when the server sends them."""
+
+    text: str
+    token_ids: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as the server reported them."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The end of generation: ``reason`` is ``"stop"``, ``"length"`` or the server's own word.
+
+    ``stop_reason`` is the raw hint: vLLM ``stop_reason``, SGLang ``matched_stop`` (token id or string),
+    llama.cpp ``stopping_word``. ``stop_type`` is llama.cpp's ``eos``/``word``/``limit`` or Ollama's
+    ``done_reason``. ``last_token_id`` is the last token id seen in the stream, if any.
+    """
+
+    reason: str
+    stop_reason: int | str | None = None
+    stop_type: str | None = None
+    last_token_id: int | None = None
+    usage: Usage | None = None
+
+
+StreamEvent = TextDelta | Usage | Finish
+
+
+def error_message(data: Any) -> str | None:
+    """The server's message in an error JSON: ``error.message``, ``error``, ``message`` or ``detail``."""
+    if not isinstance(data, dict):
+        return str(data)[:300] if data is not None else None
+    err = data.get("error")
+    if isinstance(err, dict) and isinstance(err.get("message"), str):
+        return str(err["message"])
+    if isinstance(err, str):
+        return err
+    for key in ("message", "detail"):
+        value = data.get(key)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and value:  # FastAPI validation errors
+            return "; ".join(str(v.get("msg", v)) if isinstance(v, dict) else str(v) for v in value)
+    return json.dumps(data)[:300]
+
+
+def sse_events(chunks: Iterable[bytes], *, whole_json: bool = False) -> Iterator[SSEEvent]:
+    """SSE events of a body; with ``whole_json`` the body is one JSON document, read as one event."""
+    if whole_json:
+        yield SSEEvent(b"".join(chunks).decode("utf-8", "replace"), "json")
+        return
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.close()
+
+
+def _load(data: str, url: str, event: str = "message") -> dict[str, Any]:
+    """Parse one event's JSON; raise StreamError for an error event or ``{"error": ...}``."""
+    try:
+        obj = json.loads(data)
+    except ValueError as exc:
+        if event == "error":
+            raise errors.StreamError(f"{url} reported an error mid-stream: {data[:300]}", url=url) from exc
+        raise errors.ProtocolError(f"{url} sent an event that is not JSON: {data[:200]!r}", url=url) from exc
+    if not isinstance(obj, dict):
+        raise errors.ProtocolError(f"{url} sent an event that is not a JSON object: {data[:200]!r}", url=url)
+    if event == "error" or "error" in obj:
+        raise errors.StreamError(f"{url} reported an error mid-stream: {error_message(obj)}", url=url)
+    return obj
+
+
+def _unexpected(url: str, data: str) -> errors.ProtocolError:
+    return errors.ProtocolError(f"{url} sent an unexpected chunk: {data[:200]!r}", url=url)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    return Usage(
+        _int(raw.get("prompt_tokens")), _int(raw.get("completion_tokens")), _int(raw.get("total_tokens"))
+    )
+
+
+def _counts(prompt: Any, completion: Any) -> Usage:
+    p, c = _int(prompt), _int(completion)
+    return Usage(p, c, p + c if p is not None and c is not None else None)
+
+
+def _choice_ids(choice: dict[str, Any]) -> tuple[int, ...] | None:
+    """Ids of a choice: ``token_ids`` (vLLM/SGLang), logprobs ``id`` (llama.cpp), ``token_id:N`` (vLLM)."""
+    ids = choice.get("token_ids")
+    if ids:
+        return tuple(ids)
+    logprobs = choice.get("logprobs")
+    if not logprobs:
+        return None
+    content = logprobs.get("content")
+    if content:
+        return tuple(entry["id"] for entry in content if "id" in entry) or None
+    tokens = logprobs.get("tokens")
+    if tokens and isinstance(tokens[0], str) and tokens[0].startswith("token_id:"):
+        return tuple(int(token[9:]) for token in tokens)
+    return None
+
+
+def decode_openai(chunks: Iterable[bytes], url: str, *, whole_json: bool = False) -> Iterator[StreamEvent]:
+    """Events of a ``/v1/completions`` stream (only the first choice is read)."""
+    last_id: int | None = None
+    for event in sse_events(chunks, whole_json=whole_json):
+        data = event.data
+        if data == DONE:
+            return
+        obj = _load(data, url, event.event)
+        try:
+            choices = obj.get("choices")
+            if choices:
+                choice = choices[0]
+                text = choice.get("text") or ""
+                ids = _choice_ids(choice)
+                if ids:
+                    last_id = ids[-1]
+                reason = choice.get("finish_reason")
+                hint = choice.get("stop_reason")
+                if hint is None:
+                    hint = choice.get("matched_stop")
+                usage = _usage(obj.get("usage"))
+            else:
+                text, ids, reason, usage = "", None, None, _usage(obj.get("usage"))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise _unexpected(url, data) from exc
+        if text or ids:
+            yield TextDelta(text, ids)
+        if reason:
+            yield Finish(str(reason), hint, None, last_id, usage)
+        elif usage is not None and not choices:
+            yield usage  # a usage-only final chunk (vLLM/SGLang with include_usage)
+        if event.event == "json":
+            return
+    raise errors.StreamError(
+        f"the stream from {url} ended without [DONE]",
+        url=url,
+        hint="the server may have crashed; see its log",
+    )
+
+
+def decode_llamacpp(chunks: Iterable[bytes], url: str) -> Iterator[StreamEvent]:
+    """Events of a llama.cpp native ``/completion`` stream (``content``, ``tokens``, ``stop``)."""
+    last_id: int | None = None
+    for event in sse_events(chunks):
+        if event.data == DONE:
+            break
+        obj = _load(event.data, url, event.event)
+        try:
+            text = obj.get("content") or ""
+            tokens = obj.get("tokens")
+            ids = tuple(tokens) if tokens else None
+        except TypeError as exc:
+            raise _unexpected(url, event.data) from exc
+        if ids:
+            last_id = ids[-1]
+        if text or ids:
+            yield TextDelta(text, ids)
+        if obj.get("stop"):
+            stop_type = obj.get("stop_type")
+            usage = _counts(obj.get("tokens_evaluated"), obj.get("tokens_predicted"))
+            word = obj.get("stopping_word") or None
+            reason = "length" if stop_type == "limit" else "stop"
+            yield Finish(reason, word, stop_type, last_id, usage)
+            return
+    raise errors.StreamError(f"the stream from {url} ended without a final stop event", url=url)
+
+
+def decode_ollama(chunks: Iterable[bytes], url: str) -> Iterator[StreamEvent]:
+    """Events of an Ollama ``/api/generate`` NDJSON stream (``response``, ``done``, ``done_reason``)."""
+    splitter = LineSplitter()
+    for chunk in _with_end(chunks):
+        lines = splitter.feed(chunk) if chunk is not None else splitter.close()
+        for line in lines:
+            if not line.strip():
+                continue
+            obj = _load(line, url)
+            text = obj.get("response")
+            if text:
+                yield TextDelta(str(text))
+            if obj.get("done"):
+                raw = obj.get("done_reason")
+                reason = str(raw) if raw else "stop"
+                usage = _counts(obj.get("prompt_eval_count"), obj.get("eval_count"))
+                yield Finish(reason, None, str(raw) if raw else None, None, usage)
+                return
+    raise errors.StreamError(f"the stream from {url} ended without done", url=url)
+
+
+def _with_end(chunks: Iterable[bytes]) -> Iterator[bytes | None]:
+    yield from chunks
+    yield None
