@@ -78,10 +78,6 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Add bytes; return the events they complete."""
-        if not self._started and chunk:
-            self._started = True
-            if chunk.startswith(b"\xef\xbb\xbf"):
-                chunk = chunk[3:]
         events: list[SSEEvent] = []
         for line in self._lines.feed(chunk):
             event = self.feed_line(line)
@@ -100,6 +96,10 @@ class SSEDecoder:
 
     def feed_line(self, line: str) -> SSEEvent | None:
         """Process one line (without its line end); return an event when a blank line ends one."""
+        if not self._started:
+            self._started = True
+            if line[:1] == "\ufeff":
+                line = line[1:]
         if not line:
             if not self._data:
                 self._event = ""
