@@ -1,0 +1,163 @@
+"""The ``o200k_harmony`` tokenizer, built with tiktoken from the vocabulary shipped in the package.
+
+The special-token tables are plain constants (no tokenizer needed to lex Harmony text); the
+BPE itself loads lazily on first use, offline, and checks the vocabulary's sha256.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from ..errors import HarmonyError
+
+if TYPE_CHECKING:
+    import tiktoken
+
+VOCAB_FILE = "o200k_base.tiktoken"
+VOCAB_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+ENCODING_NAME = "o200k_harmony"
+
+STARTOFTEXT = 199998
+ENDOFTEXT = 199999
+RETURN = 200002
+CONSTRAIN = 200003
+CHANNEL = 200005
+START = 200006
+END = 200007
+MESSAGE = 200008
+CALL = 200012
+
+FIRST_SPECIAL = 199998
+LAST_SPECIAL = 201088
+
+NAMED_SPECIALS: dict[str, int] = {
+    "<|startoftext|>": STARTOFTEXT,
+    "<|endoftext|>": ENDOFTEXT,
+    "<|return|>": RETURN,
+    "<|constrain|>": CONSTRAIN,
+    "<|channel|>": CHANNEL,
+    "<|start|>": START,
+    "<|end|>": END,
+    "<|message|>": MESSAGE,
+    "<|call|>": CALL,
+}
+
+#: Every special token's text by id (named ones, the rest ``<|reserved_N|>``).
+SPECIAL_TEXT: dict[int, str] = {
+    i: f"<|reserved_{i}|>" for i in range(FIRST_SPECIAL, LAST_SPECIAL + 1)
+} | {i: t for t, i in NAMED_SPECIALS.items()}
+#: Every special token's id by text.
+SPECIAL_IDS: dict[str, int] = {t: i for i, t in SPECIAL_TEXT.items()}
+#: The longest special token text (for holding back a partial one at a chunk boundary).
+MAX_SPECIAL_LEN = max(len(t) for t in SPECIAL_IDS)
+
+#: Tokens that end a message: ``<|return|>``, ``<|end|>``, ``<|call|>``.
+STOP_TOKENS: frozenset[int] = frozenset({RETURN, END, CALL})
+#: Tokens that end an assistant's turn (what a server should stop on): ``<|return|>``, ``<|call|>``.
+STOP_TOKENS_FOR_ASSISTANT_ACTIONS: frozenset[int] = frozenset({RETURN, CALL})
+
+#: The Harmony control tokens a server must keep in its output.
+CONTROL_TOKEN_TEXTS: tuple[str, ...] = (
+    "<|start|>",
+    "<|end|>",
+    "<|message|>",
+    "<|channel|>",
+    "<|constrain|>",
+    "<|return|>",
+    "<|call|>",
+)
+
+_PATTERN = "|".join(
+    [
+        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        r"\p{N}{1,3}",
+        r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
+        r"\s*[\r\n]+",
+        r"\s+(?!\S)",
+        r"\s+",
+    ]
+)
+
+
+def is_special(token: int) -> bool:
+    """Whether ``token`` is one of the 1,091 Harmony special tokens."""
+    return FIRST_SPECIAL <= token <= LAST_SPECIAL
+
+
+def _load_ranks() -> dict[bytes, int]:
+    import base64
+
+    data = resources.files(__package__).joinpath("data").joinpath(VOCAB_FILE).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != VOCAB_SHA256:
+        raise HarmonyError(
+            f"the shipped vocabulary {VOCAB_FILE} is corrupt (sha256 {digest})",
+            hint="reinstall gptoss-cli",
+        )
+    ranks: dict[bytes, int] = {}
+    decode = base64.b64decode
+    for line in data.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[decode(token)] = int(rank)
+    return ranks
+
+
+class Tokenizer:
+    """o200k_harmony: ordinary-text encoding, decoding, and per-token bytes."""
+
+    def __init__(self) -> None:
+        import tiktoken
+
+        ranks = _load_ranks()
+        self._encoding: tiktoken.Encoding = tiktoken.Encoding(
+            name=ENCODING_NAME,
+            pat_str=_PATTERN,
+            mergeable_ranks=ranks,
+            special_tokens=SPECIAL_IDS,
+        )
+        table: list[bytes] = [b""] * len(ranks)
+        for token_bytes, rank in ranks.items():
+            table[rank] = token_bytes
+        self._bytes = table
+        self.encode_ordinary = functools.lru_cache(maxsize=4096)(self._encode_small)
+
+    def _encode_small(self, text: str) -> tuple[int, ...]:
+        return tuple(self._encoding.encode_ordinary(text))
+
+    def encode(self, text: str) -> list[int]:
+        """Encode ordinary text (special-token text stays ordinary text, as in the reference)."""
+        if len(text) <= 64:
+            return list(self.encode_ordinary(text))
+        return self._encoding.encode_ordinary(text)
+
+    def encode_with_specials(self, text: str) -> list[int]:
+        """Encode text in which special-token text becomes the special token."""
+        return self._encoding.encode(text, allowed_special="all")
+
+    def token_bytes(self, token: int) -> bytes:
+        """The bytes of one token; a special token's text; ``KeyError`` for an unknown id."""
+        if 0 <= token < len(self._bytes):
+            return self._bytes[token]
+        text = SPECIAL_TEXT.get(token)
+        if text is None:
+            raise KeyError(token)
+        return text.encode()
+
+    def decode(self, tokens: list[int]) -> str:
+        """Decode ids to text, invalid UTF-8 replaced (special tokens appear as their text)."""
+        return b"".join(self.token_bytes(t) for t in tokens).decode("utf-8", "replace")
+
+    @property
+    def vocab_size(self) -> int:
+        return LAST_SPECIAL + 1
+
+
+@functools.cache
+def get_tokenizer() -> Tokenizer:
+    """The shared tokenizer (loaded once, on first use)."""
+    return Tokenizer()

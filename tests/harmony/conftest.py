@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "conformance"
+
+
+def load_cases(name: str) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))["cases"]
+    return cases
+
+
+def case_id(case: dict[str, Any]) -> str:
+    return str(case["id"])
