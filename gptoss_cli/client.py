@@ -19,7 +19,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -215,7 +215,7 @@ def make_client(timeouts: Timeouts = Timeouts()) -> httpx.Client:
 
 def stream_completion(
     request: CompletionRequest, *, client: httpx.Client | None = None
-) -> Iterator[StreamEvent]:
+) -> Generator[StreamEvent, None, None]:
     """POST the request and yield events until the server's end marker.
 
     Raises a :class:`~gptoss_cli.errors.TransportError` subclass on failure; closing the generator
@@ -248,6 +248,7 @@ def complete(request: CompletionRequest, *, client: httpx.Client | None = None) 
     ids: list[int] = []
     saw_ids = False
     usage: Usage | None = None
+    finish: Finish | None = None
     for event in stream_completion(request, client=client):
         if isinstance(event, TextDelta):
             parts.append(event.text)
@@ -257,9 +258,12 @@ def complete(request: CompletionRequest, *, client: httpx.Client | None = None) 
         elif isinstance(event, Usage):
             usage = event
         else:
-            return Completion("".join(parts), tuple(ids) if saw_ids else None, event, event.usage or usage)
-    url = redact_url(request.url)
-    raise errors.StreamError(f"{url} ended the stream without a finish", url=url)
+            finish = event
+            usage = event.usage or usage
+    if finish is None:
+        url = redact_url(request.url)
+        raise errors.StreamError(f"{url} ended the stream without a finish", url=url)
+    return Completion("".join(parts), tuple(ids) if saw_ids else None, finish, usage)
 
 
 def _headers(request: CompletionRequest) -> dict[str, str]:

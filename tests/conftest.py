@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from scripted_server import ScriptedServer
+
+from .scripted_server import ScriptedServer
 
 
 @pytest.fixture

@@ -93,18 +93,22 @@ class RecordedRequest:
 
 
 class ScriptedServer:
-    """Real HTTP on 127.0.0.1 in a background thread, replaying queued replies per (method, path)."""
+    """Real HTTP on 127.0.0.1 in a background thread, replaying queued replies per (method, path).
 
-    def __init__(self) -> None:
+    The socket listens from construction on (pass ``port`` to reuse a known one); requests are served
+    once :meth:`start` runs.
+    """
+
+    def __init__(self, port: int = 0) -> None:
         self._queues: dict[tuple[str, str], collections.deque[Reply]] = collections.defaultdict(
             collections.deque
         )
         self._lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
         self.client_gone = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True)
 
     @property
     def url(self) -> str:
