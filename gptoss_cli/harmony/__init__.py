@@ -6,7 +6,16 @@ Every format rule lives here and nowhere else.
 from __future__ import annotations
 
 from .builtins import BROWSER, PYTHON
-from .parser import ContentDelta, HeaderEvent, MessageDone, ParseEvent, ParserState, StreamParser, parse_text, parse_tokens
+from .parser import (
+    ContentDelta,
+    HeaderEvent,
+    MessageDone,
+    ParseEvent,
+    ParserState,
+    StreamParser,
+    parse_text,
+    parse_tokens,
+)
 from .render import (
     Piece,
     completion_pieces,

@@ -109,7 +109,8 @@ def message_from_dict(data: Any, *, strict: bool = False, path: str = "message")
     else:
         items = _list(raw_content, f"{path}.content")
         content = tuple(
-            _content_from_dict(item, strict=strict, path=f"{path}.content[{i}]") for i, item in enumerate(items)
+            _content_from_dict(item, strict=strict, path=f"{path}.content[{i}]")
+            for i, item in enumerate(items)
         )
     notes = obj.get("notes") if not strict else None
     return Message(
@@ -162,7 +163,10 @@ def _system_from_dict(obj: Mapping[str, Any], *, strict: bool, path: str) -> Sys
         if not isinstance(required, bool):
             if "channel_required" not in cc:
                 _fail(f"{path}.channel_config", "missing field `channel_required`")
-            _fail(f"{path}.channel_config.channel_required", f"invalid type: {_kind(required)}, expected a boolean")
+            _fail(
+                f"{path}.channel_config.channel_required",
+                f"invalid type: {_kind(required)}, expected a boolean",
+            )
         channel_config = ChannelConfig(tuple(channels), required)
     return SystemContent(
         model_identity=_opt_str(obj, "model_identity", path),
@@ -191,7 +195,8 @@ def namespace_from_dict(raw: Any, *, path: str = "namespace") -> ToolNamespaceCo
     if "tools" not in ns:
         _fail(path, "missing field `tools`")
     tools = tuple(
-        tool_from_dict(t, path=f"{path}.tools[{i}]") for i, t in enumerate(_list(ns["tools"], f"{path}.tools"))
+        tool_from_dict(t, path=f"{path}.tools[{i}]")
+        for i, t in enumerate(_list(ns["tools"], f"{path}.tools"))
     )
     return ToolNamespaceConfig(name, _opt_str(ns, "description", path), tools)
 

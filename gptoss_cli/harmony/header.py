@@ -41,7 +41,7 @@ def rust_debug_str(value: str) -> str:
     """A string as Rust's ``{:?}`` shows it (quotes, escapes), for the reference's messages."""
     out = ['"']
     for ch in value:
-        if ch in "\"\\":
+        if ch in '"\\':
             out.append("\\" + ch)
         elif ch == "\n":
             out.append("\\n")
@@ -141,7 +141,7 @@ def _looks_like_tool(word: str) -> bool:
 
 
 def normalize_channel(raw: str) -> str | None:
-    """A garbled channel name (``commentary?``, ``––final``) as a known channel, or ``None``."""
+    """A garbled channel name (``commentary?``, ``--final``) as a known channel, or ``None``."""
     if raw in KNOWN_CHANNELS:
         return raw
     letters = re.sub(r"[^a-z]", "", raw.lower())
@@ -223,7 +223,9 @@ def _scan(header: str, role_hint: Role | None, *, prefix_only: bool) -> tuple[_S
     return s, notes
 
 
-def parse_lenient(header: str, role_hint: Role | None, *, prefix_only: bool = False) -> tuple[Header, str, list[str]]:
+def parse_lenient(
+    header: str, role_hint: Role | None, *, prefix_only: bool = False
+) -> tuple[Header, str, list[str]]:
     """Parse a header however it came out; returns the header, leftover body text, and notes.
 
     With ``prefix_only`` the header was ended by a stop token or the end of output (no

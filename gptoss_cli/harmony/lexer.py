@@ -53,7 +53,7 @@ class TextLexer:
             out.append(text[last:end])
         return out
 
-    def flush(self) -> list[Lexeme]:
+    def flush(self) -> list[str]:
         """The held-back tail at the end of the stream (it was ordinary text after all)."""
         hold, self._hold = self._hold, ""
         return [hold] if hold else []

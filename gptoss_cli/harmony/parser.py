@@ -24,7 +24,12 @@ from .types import Author, Message, Role, TextContent
 
 _REPLACEMENT = "\ufffd"
 _UNEXPECTED_START = "while expecting start token 200006"
-_TERMINATOR_TEXT = {T.END: "<|end|>", T.CALL: "<|call|>", T.RETURN: "<|return|>", T.ENDOFTEXT: "<|endoftext|>"}
+_TERMINATOR_TEXT = {
+    T.END: "<|end|>",
+    T.CALL: "<|call|>",
+    T.RETURN: "<|return|>",
+    T.ENDOFTEXT: "<|endoftext|>",
+}
 #: Decide that headerless output is bare text after this many characters.
 _BARE_AFTER = 64
 _CHANNEL_WORD = re.compile(r"(analysis|commentary|final)")
@@ -77,12 +82,14 @@ def _stripped_header(text: str, *, final: bool) -> tuple[str, str | None, str | 
 def _could_be_header(head: str) -> bool:
     """Whether headerless text may still turn into a header once a special token arrives."""
     word = head.split(None, 1)[0] if head.strip() else ""
-    return head.startswith("to=") or word in Role._value2member_map_ or any(
-        r.value.startswith(head) for r in Role
+    return (
+        head.startswith("to=")
+        or word in Role._value2member_map_
+        or any(r.value.startswith(head) for r in Role)
     )
 
 
-class ParserState(str, enum.Enum):
+class ParserState(enum.StrEnum):
     """Where the parser is: between messages, in a header, or in content."""
 
     EXPECT_START = "ExpectStart"
@@ -361,14 +368,27 @@ class StreamParser:
         self._last_delta = None
         self._flush_deltas()
         self._events.append(
-            HeaderEvent(len(self.messages), header.role, header.channel, header.recipient, header.content_type, header.name)
+            HeaderEvent(
+                len(self.messages),
+                header.role,
+                header.channel,
+                header.recipient,
+                header.content_type,
+                header.name,
+            )
         )
 
     def _lenient_special_in_header(self, token: int) -> None:
         if token == T.START:
-            if "".join(self._header).strip():
-                self._notes.append("incomplete header discarded at <|start|>")
+            partial = "".join(self._header).strip()
+            self._notes.append(
+                f"incomplete header {partial[:40]!r} discarded at <|start|>"
+                if partial
+                else "repeated <|start|>"
+            )
+            notes, role = self._notes, self._next_role
             self._begin_header(implicit=False)
+            self._notes, self._next_role = notes, role
         elif token in (T.CHANNEL, T.CONSTRAIN):
             self._header.append(T.SPECIAL_TEXT[token])
         elif token in _TERMINATOR_TEXT:
@@ -381,8 +401,10 @@ class StreamParser:
         text = self._header_string()
         if not text.strip(RUST_WHITESPACE):
             return False
-        if self._next_role is None and not self._implicit and not text.lstrip().startswith(
-            tuple(r.value for r in Role)
+        if (
+            self._next_role is None
+            and not self._implicit
+            and not text.lstrip().startswith(tuple(r.value for r in Role))
         ):
             self._notes.append(f"header without a role dropped: {text[:40]!r}")
             return False
@@ -619,7 +641,9 @@ class StreamParser:
                 self._drop_stray("text after the last message ignored")
 
 
-def parse_tokens(tokens: Iterable[int], role: Role | None = Role.ASSISTANT, *, strict: bool = False) -> list[Message]:
+def parse_tokens(
+    tokens: Iterable[int], role: Role | None = Role.ASSISTANT, *, strict: bool = False
+) -> list[Message]:
     """All messages of a completion given as token ids."""
     parser = StreamParser(role, strict=strict)
     for token in tokens:

@@ -25,6 +25,7 @@ from .types import (
 Piece = str | int
 _FUNCTIONS_NOTE = "Calls to these tools must go to the commentary channel: 'functions'."
 _CONSTRAIN = T.SPECIAL_TEXT[T.CONSTRAIN]
+DEFAULT_CONFIG = RenderConfig()
 
 
 def _has_function_tools(messages: Sequence[Message]) -> bool:
@@ -106,7 +107,9 @@ def message_pieces(message: Message, out: list[Piece], *, has_function_tools: bo
             out.append(part.text)
         elif isinstance(part, SystemContent):
             if role is not Role.SYSTEM:
-                raise RenderError(f"SystemContent may only appear in system messages, found in {role.debug_name}")
+                raise RenderError(
+                    f"SystemContent may only appear in system messages, found in {role.debug_name}"
+                )
             out.append(_system_text(part, has_function_tools))
         else:
             if role is not Role.DEVELOPER:
@@ -139,7 +142,7 @@ def _messages(conversation: Conversation | Sequence[Message]) -> Sequence[Messag
 
 
 def conversation_pieces(
-    conversation: Conversation | Sequence[Message], config: RenderConfig | None = RenderConfig()
+    conversation: Conversation | Sequence[Message], config: RenderConfig | None = DEFAULT_CONFIG
 ) -> list[Piece]:
     """Pieces of a whole conversation, no next turn."""
     messages = _messages(conversation)
@@ -153,7 +156,7 @@ def conversation_pieces(
 def completion_pieces(
     conversation: Conversation | Sequence[Message],
     next_role: Role = Role.ASSISTANT,
-    config: RenderConfig | None = RenderConfig(),
+    config: RenderConfig | None = DEFAULT_CONFIG,
 ) -> list[Piece]:
     """Pieces of a conversation followed by ``<|start|>`` and the next turn's role."""
     out = conversation_pieces(conversation, config)
@@ -163,7 +166,7 @@ def completion_pieces(
 
 
 def training_pieces(
-    conversation: Conversation | Sequence[Message], config: RenderConfig | None = RenderConfig()
+    conversation: Conversation | Sequence[Message], config: RenderConfig | None = DEFAULT_CONFIG
 ) -> list[Piece]:
     """Pieces for training: a final assistant answer at the end ends with ``<|return|>``."""
     messages = _messages(conversation)
@@ -196,21 +199,21 @@ def pieces_to_tokens(pieces: Iterable[Piece]) -> list[int]:
 def render_conversation_for_completion(
     conversation: Conversation | Sequence[Message],
     next_role: Role = Role.ASSISTANT,
-    config: RenderConfig | None = RenderConfig(),
+    config: RenderConfig | None = DEFAULT_CONFIG,
 ) -> list[int]:
     """Token ids of the prompt for sampling the next ``next_role`` message."""
     return pieces_to_tokens(completion_pieces(conversation, next_role, config))
 
 
 def render_conversation(
-    conversation: Conversation | Sequence[Message], config: RenderConfig | None = RenderConfig()
+    conversation: Conversation | Sequence[Message], config: RenderConfig | None = DEFAULT_CONFIG
 ) -> list[int]:
     """Token ids of the conversation alone."""
     return pieces_to_tokens(conversation_pieces(conversation, config))
 
 
 def render_conversation_for_training(
-    conversation: Conversation | Sequence[Message], config: RenderConfig | None = RenderConfig()
+    conversation: Conversation | Sequence[Message], config: RenderConfig | None = DEFAULT_CONFIG
 ) -> list[int]:
     """Token ids of the conversation for training."""
     return pieces_to_tokens(training_pieces(conversation, config))

@@ -77,7 +77,9 @@ def json_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, Mapping):
-        inner = ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{json_value(v)}" for k, v in value.items())
+        inner = ",".join(
+            f"{json.dumps(str(k), ensure_ascii=False)}:{json_value(v)}" for k, v in value.items()
+        )
         return "{" + inner + "}"
     if isinstance(value, Sequence):
         return "[" + ",".join(json_value(v) for v in value) + "]"
@@ -171,7 +173,9 @@ def _object(schema: Mapping[str, Any], indent: str) -> str:
     props = schema.get("properties")
     if isinstance(props, Mapping):
         raw_required = schema.get("required")
-        required = {r for r in raw_required if isinstance(r, str)} if isinstance(raw_required, list) else set()
+        required = (
+            {r for r in raw_required if isinstance(r, str)} if isinstance(raw_required, list) else set()
+        )
         for key, val in props.items():
             _property(out, key, val, indent, optional="" if key in required else "?")
     out.append(f"{indent}}}")
@@ -192,7 +196,7 @@ def _property(out: list[str], key: str, val: Any, indent: str, *, optional: str)
         out.append(f"{indent}// Examples:\n")
         out.extend(f'{indent}// - "{ex}"\n' for ex in examples if isinstance(ex, str))
     if isinstance(one_of, list):
-        _one_of_property(out, key, val, one_of, indent, optional)
+        _one_of_property(out, key, val, one_of, indent=indent, optional=optional)
         return
     type_str = _with_nullable(val, to_typescript(val, f"{indent}    "))
     out.append(f"{indent}{key}{optional}: {type_str},")
@@ -202,7 +206,7 @@ def _property(out: list[str], key: str, val: Any, indent: str, *, optional: str)
 
 
 def _one_of_property(
-    out: list[str], key: str, val: Mapping[str, Any], variants: list[Any], indent: str, optional: str
+    out: list[str], key: str, val: Mapping[str, Any], variants: list[Any], *, indent: str, optional: str
 ) -> None:
     prop_desc = val.get("description")
     prop_desc = prop_desc if isinstance(prop_desc, str) else None

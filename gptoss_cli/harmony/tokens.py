@@ -46,9 +46,9 @@ NAMED_SPECIALS: dict[str, int] = {
 }
 
 #: Every special token's text by id (named ones, the rest ``<|reserved_N|>``).
-SPECIAL_TEXT: dict[int, str] = {
-    i: f"<|reserved_{i}|>" for i in range(FIRST_SPECIAL, LAST_SPECIAL + 1)
-} | {i: t for t, i in NAMED_SPECIALS.items()}
+SPECIAL_TEXT: dict[int, str] = {i: f"<|reserved_{i}|>" for i in range(FIRST_SPECIAL, LAST_SPECIAL + 1)} | {
+    i: t for t, i in NAMED_SPECIALS.items()
+}
 #: Every special token's id by text.
 SPECIAL_IDS: dict[str, int] = {t: i for i, t in SPECIAL_TEXT.items()}
 #: The longest special token text (for holding back a partial one at a chunk boundary).

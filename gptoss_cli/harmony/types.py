@@ -19,7 +19,7 @@ DEFAULT_KNOWLEDGE_CUTOFF = "2024-06"
 DEFAULT_CHANNELS = ("analysis", "commentary", "final")
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """Who wrote a message."""
 
     USER = "user"
@@ -48,7 +48,7 @@ class Role(str, enum.Enum):
 _ROLES = {r.value: r for r in Role}
 
 
-class ReasoningEffort(str, enum.Enum):
+class ReasoningEffort(enum.StrEnum):
     """How hard the model thinks; rendered as ``Reasoning: low|medium|high``."""
 
     LOW = "Low"
@@ -144,14 +144,13 @@ class ChannelConfig:
 ToolMap = tuple[tuple[str, ToolNamespaceConfig], ...]
 
 
-def _tool_map(tools: Mapping[str, ToolNamespaceConfig] | Iterable[ToolNamespaceConfig] | None) -> ToolMap | None:
+def _tool_map(
+    tools: Mapping[str, ToolNamespaceConfig] | Iterable[ToolNamespaceConfig] | None,
+) -> ToolMap | None:
     """Normalise tool namespaces to (key, namespace) pairs sorted by key, as the reference's BTreeMap."""
     if tools is None:
         return None
-    if isinstance(tools, Mapping):
-        pairs = list(tools.items())
-    else:
-        pairs = [(ns.name, ns) for ns in tools]
+    pairs = list(tools.items()) if isinstance(tools, Mapping) else [(ns.name, ns) for ns in tools]
     return tuple(sorted(dict(pairs).items(), key=lambda kv: kv[0]))
 
 
@@ -244,9 +243,7 @@ class Message:
     terminator: str | None = None
 
     @classmethod
-    def from_role_and_content(
-        cls, role: Role, content: str | Content, *, name: str | None = None
-    ) -> Message:
+    def from_role_and_content(cls, role: Role, content: str | Content, *, name: str | None = None) -> Message:
         part = TextContent(content) if isinstance(content, str) else content
         return cls(Author(role, name), (part,))
 
