@@ -43,6 +43,7 @@ __all__ = [
     "CompletionRequest",
     "EndpointKind",
     "Finish",
+    "HTTPClient",
     "JSONResponse",
     "ModelInfo",
     "RetryPolicy",
@@ -67,6 +68,8 @@ ENDPOINT_PATHS: Mapping[str, str] = {
     "ollama": "/api/generate",
 }
 USER_AGENT = "gptoss-cli"
+HTTPClient = httpx.Client
+"""The HTTP client type callers may pass in to reuse connections (keeps httpx imports here)."""
 
 
 # --------------------------------------------------------------------------------------------- values

@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from gptoss_cli import errors
 from gptoss_cli.client import (
     PROBE_TIMEOUTS,
+    HTTPClient,
     JSONResponse,
     Timeouts,
     get_json,
@@ -145,7 +144,7 @@ def detect_server(
     *,
     api_key: str | None = None,
     timeouts: Timeouts = PROBE_TIMEOUTS,
-    client: httpx.Client | None = None,
+    client: HTTPClient | None = None,
 ) -> ServerInfo:
     """Probe ``base_url`` and say which server it is. Raises when the first probe cannot connect."""
     root = normalize_base_url(base_url)
@@ -175,7 +174,7 @@ def detect_server(
 
 
 def _try(
-    http: httpx.Client, url: str, api_key: str | None, timeouts: Timeouts, *, must_connect: bool
+    http: HTTPClient, url: str, api_key: str | None, timeouts: Timeouts, *, must_connect: bool
 ) -> JSONResponse | None:
     """One probe; None when the endpoint is missing or unreadable."""
     try:
@@ -238,7 +237,7 @@ def resolve_server(
     refresh: bool = False,
     max_age: float = CACHE_MAX_AGE,
     timeouts: Timeouts = PROBE_TIMEOUTS,
-    client: httpx.Client | None = None,
+    client: HTTPClient | None = None,
 ) -> ServerInfo:
     """The server at ``base_url``: ``kind`` from config wins; else a fresh cache entry; else a probe."""
     root = normalize_base_url(base_url)

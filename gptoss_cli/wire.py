@@ -34,7 +34,10 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
-    """A piece of completion text, with the token ids behind it when the server sends them."""
+    """A piece of completion text, with the token ids behind it when the server sends them.
+
+    ``text`` may be empty when only ids arrived (an end-of-generation token the server does not render).
+    """
 
     text: str
     token_ids: tuple[int, ...] | None = None
