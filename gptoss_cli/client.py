@@ -37,29 +37,15 @@ from gptoss_cli.wire import (
     error_message,
 )
 
+# fmt: off
 __all__ = [
-    "PROBE_TIMEOUTS",
-    "Completion",
-    "CompletionRequest",
-    "EndpointKind",
-    "Finish",
-    "HTTPClient",
-    "JSONResponse",
-    "ModelInfo",
-    "RetryPolicy",
-    "StreamEvent",
-    "TextDelta",
-    "Timeouts",
-    "Usage",
-    "complete",
-    "endpoint_url",
-    "get_json",
-    "list_models",
-    "make_client",
-    "normalize_base_url",
-    "redact_url",
-    "stream_completion",
+    "ENDPOINT_PATHS", "NO_RETRY", "PROBE_TIMEOUTS", "Completion", "CompletionRequest", "EndpointKind",
+    "Finish", "HTTPClient", "JSONResponse", "ModelInfo", "RetryPolicy", "StreamEvent", "TextDelta",
+    "Timeouts", "Usage", "complete", "endpoint_url", "get_json", "list_models", "make_client",
+    "normalize_base_url", "parse_models", "redact_url", "server_message", "stream_completion",
+    "translate_error",
 ]
+# fmt: on
 
 EndpointKind = Literal["openai", "llamacpp", "ollama"]
 ENDPOINT_PATHS: Mapping[str, str] = {

@@ -33,6 +33,7 @@ from gptoss_cli.client import (
 
 from .scripted_server import (
     DISCONNECT,
+    DONE,
     HARMONY_IDS,
     HARMONY_PIECES,
     HARMONY_TEXT,
@@ -135,6 +136,23 @@ def test_llamacpp_v1_logprob_ids_and_preserved_terminator(scripted_server: Scrip
     assert result.text == HARMONY_TEXT + "<|call|>"
     assert result.token_ids == tuple(ids)
     assert result.finish.last_token_id == 200012
+
+
+def test_vllm_logprob_token_ids_and_id_only_events(scripted_server: ScriptedServer) -> None:
+    def chunk(text: str, token: int, **extra: Any) -> bytes:
+        logprobs = {"tokens": [f"token_id:{token}"], "token_logprobs": [-0.1], "top_logprobs": None}
+        return event(
+            {"choices": [{"index": 0, "text": text, "logprobs": logprobs, "finish_reason": None, **extra}]}
+        )
+
+    steps = [chunk("<|channel|>", 200005), chunk("", 200012, finish_reason="stop", stop_reason=200012), DONE]
+    scripted_server.script(V1, Reply.sse(steps))
+    _, seen = collect(stream_completion(make(scripted_server)))
+    assert seen == [
+        TextDelta("<|channel|>", (200005,)),
+        TextDelta("", (200012,)),  # the terminator's id arrives although its text does not
+        Finish("stop", 200012, None, 200012, None),
+    ]
 
 
 def test_llamacpp_native_completion_tokens_and_stop_event(scripted_server: ScriptedServer) -> None:
@@ -296,6 +314,13 @@ def test_non_json_event_is_a_protocol_error(scripted_server: ScriptedServer) -> 
     scripted_server.script(V1, Reply.sse([b"data: <html>\n\n"]))
     _, error = partial(make(scripted_server))
     assert isinstance(error, errors.ProtocolError)
+
+
+def test_unexpected_chunk_shape_is_a_protocol_error(scripted_server: ScriptedServer) -> None:
+    scripted_server.script(V1, Reply.sse([event({"choices": "oops"})]), Reply.sse([b"data: [1, 2]\n\n"]))
+    for _ in range(2):
+        _, error = partial(make(scripted_server))
+        assert isinstance(error, errors.ProtocolError)
 
 
 def test_read_timeout_mid_stream(scripted_server: ScriptedServer) -> None:
