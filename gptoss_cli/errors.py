@@ -72,7 +72,7 @@ class ConnectError(TransportError):
     """Nobody answered at the URL."""
 
 
-class TimeoutError(TransportError):  # noqa: A001 - shadows the builtin on purpose, as httpx does
+class TimeoutError(TransportError):  # shadows the builtin on purpose, as httpx does
     """Connecting or reading timed out."""
 
 

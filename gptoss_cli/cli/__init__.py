@@ -1,0 +1,96 @@
+"""The ``gptoss`` command line (Typer). The one error boundary lives in :func:`main`.
+
+Nothing imports this package; commands import the layers below lazily so that
+``gptoss --version`` and ``--help`` load Typer and nothing heavy.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from ..errors import GptossError
+
+app = typer.Typer(
+    name="gptoss",
+    help="A terminal client for GPT-OSS models that speaks Harmony itself.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"gptoss {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """A terminal client for GPT-OSS models that speaks Harmony itself."""
+    _state["debug"] = debug or bool(os.environ.get("GPTOSS_DEBUG"))
+
+
+def fail_line(message: str, hint: str | None = None) -> None:
+    """One red line on stderr (plain when stderr is not a terminal or NO_COLOR is set)."""
+    color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    text = f"gptoss: error: {message}"
+    if hint:
+        text += f" ({hint})"
+    sys.stderr.write(f"\x1b[31m{text}\x1b[0m\n" if color else f"{text}\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every expected failure becomes one line on stderr and exit code 1."""
+    from . import harmony_cmds  # noqa: F401 - registers commands
+
+    try:
+        result = app(args=argv, prog_name="gptoss", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("\n")
+        return 130
+    except typer.TyperException as exc:  # usage errors: click's own message and exit code 2
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        return int(getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return 130
+    except GptossError as exc:
+        if _state["debug"]:
+            raise
+        fail_line(str(exc), exc.hint)
+        return 1
+    except BrokenPipeError:
+        # the reader went away (e.g. `gptoss ... | head`): not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        fail_line(f"internal error: {type(exc).__name__}: {exc}", "run with --debug for the traceback")
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""``gptoss render`` and ``gptoss parse``: the Harmony core on the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import app
+
+_ROLES = ("user", "assistant", "system", "developer", "tool")
+
+
+def read_input(source: str, *, what: str) -> tuple[bytes, str]:
+    """The bytes of FILE, or of stdin for ``-``; returns (data, display name)."""
+    from ..errors import UsageError
+
+    if source == "-":
+        if sys.stdin.isatty():
+            raise UsageError(
+                f"reading {what} from stdin, but stdin is a terminal", hint="pipe it in or give a FILE"
+            )
+        return sys.stdin.buffer.read(), "<stdin>"
+    path = Path(source)
+    try:
+        return path.read_bytes(), str(path)
+    except FileNotFoundError:
+        raise UsageError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{source}: is a directory") from None
+    except OSError as exc:
+        raise UsageError(f"{source}: {exc.strerror}") from None
+
+
+def load_json(data: bytes, name: str) -> Any:
+    """Parse JSON, naming the file, line and column on error."""
+    from ..errors import ConversationFormatError
+
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConversationFormatError(f"not UTF-8 (byte {exc.start})", path=name) from None
+    except json.JSONDecodeError as exc:
+        raise ConversationFormatError(f"line {exc.lineno} column {exc.colno}: {exc.msg}", path=name) from None
+
+
+def _role(value: str) -> Any:
+    from ..errors import UsageError
+    from ..harmony import Role
+
+    try:
+        return Role.parse(value)
+    except ValueError:
+        raise UsageError(f"unknown role {value!r} (one of {', '.join(_ROLES)})") from None
+
+
+def _write(text: str) -> None:
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+
+
+@app.command()
+def render(
+    file: Annotated[str, typer.Argument(help="openai-harmony conversation JSON ('-' reads stdin).")],
+    next_role: Annotated[
+        str, typer.Option("--next-role", help="Role of the turn to complete.")
+    ] = "assistant",
+    no_next_role: Annotated[
+        bool, typer.Option("--no-next-role", help="Render the conversation alone.")
+    ] = False,
+    training: Annotated[
+        bool, typer.Option("--training", help="Render for training (final answer ends with <|return|>).")
+    ] = False,
+    keep_analysis: Annotated[
+        bool, typer.Option("--keep-analysis", help="Do not drop earlier analysis.")
+    ] = False,
+    tokens: Annotated[
+        bool, typer.Option("--tokens", help="Print a JSON array of token ids instead of text.")
+    ] = False,
+) -> None:
+    """Print the Harmony prompt of a conversation, exactly as openai-harmony renders it."""
+    from ..harmony import Conversation, RenderConfig, completion_pieces, conversation_pieces, training_pieces
+    from ..harmony.render import pieces_to_text, pieces_to_tokens
+
+    data, name = read_input(file, what="a conversation")
+    conversation = Conversation.from_dict(load_json(data, name), strict=True)
+    config = RenderConfig(auto_drop_analysis=not keep_analysis)
+    if training:
+        pieces = training_pieces(conversation, config)
+    elif no_next_role:
+        pieces = conversation_pieces(conversation, config)
+    else:
+        pieces = completion_pieces(conversation, _role(next_role), config)
+    if tokens:
+        _write(json.dumps(pieces_to_tokens(pieces)) + "\n")
+    else:
+        _write(pieces_to_text(pieces))
+
+
+@app.command()
+def parse(
+    file: Annotated[str, typer.Argument(help="Completion text ('-' or nothing reads stdin).")] = "-",
+    role: Annotated[str, typer.Option("--role", help="Role the completion starts in.")] = "assistant",
+    no_role: Annotated[bool, typer.Option("--no-role", help="Expect a leading <|start|>.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail like openai-harmony's strict parser.")
+    ] = False,
+    tokens: Annotated[bool, typer.Option("--tokens", help="Input is a JSON array of token ids.")] = False,
+) -> None:
+    """Parse a completion into messages (JSON, openai-harmony's Message.to_dict form)."""
+    from ..errors import ConversationFormatError
+    from ..harmony import get_tokenizer, parse_text, parse_tokens
+
+    data, name = read_input(file, what="a completion")
+    start_role = None if no_role else _role(role)
+    if tokens:
+        ids = load_json(data, name)
+        if not isinstance(ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in ids):
+            raise ConversationFormatError("expected a JSON array of token ids", path=name)
+        messages = parse_tokens(ids, start_role, strict=strict)
+    else:
+        text = data.decode("utf-8", "replace")
+        if strict:
+            # the reference parses tokens: tokenize exactly so its errors (which name token ids) match
+            messages = parse_tokens(get_tokenizer().encode_with_specials(text), start_role, strict=True)
+        else:
+            messages = parse_text(text, start_role)
+    _write(json.dumps([m.to_dict() for m in messages], ensure_ascii=False, indent=2) + "\n")
