@@ -55,12 +55,31 @@ def fail_line(message: str, hint: str | None = None) -> None:
     sys.stderr.flush()
 
 
+def pair_options(argv: list[str]) -> list[str]:
+    """``-o KEY VALUE`` (as ``llm -o``) becomes ``--option KEY=VALUE``, which Typer can take."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if arg in ("-o", "--option") and i + 2 < len(argv) and "=" not in argv[i + 1]:
+            out.extend(["--option", f"{argv[i + 1]}={argv[i + 2]}"])
+            i += 3
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every expected failure becomes one line on stderr and exit code 1."""
-    from . import harmony_cmds  # noqa: F401 - registers commands
+    from . import ask_cmd, harmony_cmds  # noqa: F401 - registers commands
 
     try:
-        result = app(args=argv, prog_name="gptoss", standalone_mode=False)
+        args = pair_options(sys.argv[1:] if argv is None else argv)
+        result = app(args=args, prog_name="gptoss", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:

@@ -1,0 +1,157 @@
+"""``gptoss ask``: one-shot questions, piping in and out."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from . import app
+from .common import open_session, read_stdin_if_piped, save_turn, split_options
+
+_CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.S)
+
+
+@app.command()
+def ask(
+    prompt: Annotated[str | None, typer.Argument(help="The question (joined after piped stdin).")] = None,
+    system: Annotated[
+        str | None,
+        typer.Option("-s", "--system", "--instructions", help="Instructions (the developer message)."),
+    ] = None,
+    reasoning: Annotated[
+        str | None, typer.Option("-r", "--reasoning", help="Reasoning effort: low, medium, high.")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("-o", "--option", help="Request field: -o KEY VALUE (VALUE as JSON when it parses)."),
+    ] = None,
+    no_stream: Annotated[
+        bool, typer.Option("--no-stream", help="Print the answer when it is complete.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with everything.")] = False,
+    extract: Annotated[
+        bool, typer.Option("-x", "--extract", help="Print the first code block of the answer.")
+    ] = False,
+    show_reasoning: Annotated[
+        bool, typer.Option("--show-reasoning", help="Show reasoning (dim, on stderr).")
+    ] = False,
+    raw: Annotated[bool, typer.Option("--raw", help="Show the exact Harmony text as it streams.")] = False,
+    stats: Annotated[bool, typer.Option("--stats", help="Timings and token counts on stderr.")] = False,
+    no_log: Annotated[bool, typer.Option("-n", "--no-log", help="Do not save the conversation.")] = False,
+    profile: Annotated[str | None, typer.Option("--profile", help="Server profile from the config.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Server URL.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Server kind (vllm, sglang, llamacpp, ollama, ...).")
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option("--api-key-env", help="Env var holding the API key.")
+    ] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Config file.")] = None,
+) -> None:
+    """Ask one question; the final answer goes to stdout, nothing else."""
+    from ..errors import GptossError, UsageError
+    from ..ui.stream import StreamView, ViewOptions
+
+    piped = read_stdin_if_piped()
+    text = "\n".join(p for p in (piped, prompt) if p)
+    if not text.strip():
+        raise UsageError("nothing to ask", hint='give a PROMPT or pipe text in: gptoss ask "why?" < log.txt')
+    flags: dict[str, Any] = {
+        "config": config,
+        "profile": profile,
+        "base_url": base_url,
+        "model": model,
+        "kind": kind,
+        "api_key_env": api_key_env,
+        "reasoning": reasoning,
+        "instructions": system,
+        "show_reasoning": show_reasoning or None,
+        "stats": stats or None,
+        "save_history": False if no_log else None,
+    }
+    session, settings = open_session(flags, split_options(option or []))
+    turn = session.ask(text)
+    quiet = as_json or extract or no_stream
+    view = StreamView(
+        ViewOptions(
+            show_reasoning=settings.display.show_reasoning and not quiet,
+            raw=raw and not quiet,
+            stats=settings.display.stats,
+            markdown=settings.display.markdown,
+            color=settings.display.color != "never",
+        )
+    )
+    try:
+        for event in turn:
+            if not quiet:
+                view.handle(event)
+    except (KeyboardInterrupt, GptossError):
+        # keep what arrived: show it, save it, then report
+        turn.close()
+        view.close()
+        if quiet and turn.result is not None and turn.result.final_text:
+            sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
+        save_turn(session, settings)
+        raise
+    save_turn(session, settings)
+    result = turn.result
+    assert result is not None
+    if as_json:
+        sys.stdout.write(json.dumps(_result_json(session, result), ensure_ascii=False, indent=2) + "\n")
+    elif extract:
+        match = _CODE_BLOCK.search(result.final_text)
+        sys.stdout.write((match.group(1) if match else result.final_text).rstrip("\n") + "\n")
+    elif no_stream:
+        sys.stdout.write(result.final_text.rstrip("\n") + "\n")
+    if view.options.stats and quiet:
+        from ..ui.stream import format_stats
+
+        sys.stderr.write(format_stats(result) + "\n")
+    _exit_for(result)
+
+
+def _exit_for(result: Any) -> None:
+    from ..errors import GptossError
+
+    if result.outcome == "final":
+        return
+    if result.outcome == "tool_call":
+        names = ", ".join(m.recipient for m in result.tool_calls)
+        raise GptossError(f"the model called a tool ({names}) and no tools are enabled")
+    if result.outcome == "incomplete":
+        raise GptossError(
+            f"the answer was cut off ({result.finish_reason})",
+            hint="raise max_tokens with -o max_tokens N" if result.finish_reason == "length" else None,
+        )
+    raise GptossError("the model gave no final answer", hint="try --show-reasoning to see what it did")
+
+
+def _result_json(session: Any, result: Any) -> dict[str, Any]:
+    usage = result.usage
+    return {
+        "final": result.final_text,
+        "reasoning": result.reasoning_text,
+        "tool_calls": [{"recipient": m.recipient, "arguments": m.text} for m in result.tool_calls],
+        "messages": [m.to_dict() for m in result.messages],
+        "usage": None
+        if usage is None
+        else {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+        },
+        "timings": {
+            "first_token": result.timings.first_token,
+            "first_final_token": result.timings.first_final,
+            "total": result.timings.total,
+        },
+        "finish_reason": result.finish_reason,
+        "outcome": result.outcome,
+        "analysis_tokens": result.analysis_tokens,
+        "final_tokens": result.final_tokens,
+    }

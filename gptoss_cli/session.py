@@ -1,0 +1,372 @@
+"""A chat session: one turn = render the conversation -> stream -> parse -> typed events.
+
+No Rich, no Typer here. The conversation (user, assistant and tool messages) is a list of pure
+Harmony messages; the system and developer messages are built from :class:`ChatSettings` for
+every turn. A turn cut off (Ctrl-C, disconnect, ``length``) keeps what arrived, marked
+incomplete, and is never replayed to the model as if it were complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .client import CompletionRequest, Finish, TextDelta, Timeouts, Usage, stream_completion
+from .errors import GptossError
+from .harmony import (
+    ContentDelta,
+    DeveloperContent,
+    HeaderEvent,
+    Message,
+    MessageDone,
+    ReasoningEffort,
+    Role,
+    StreamParser,
+    SystemContent,
+    TextContent,
+    ToolNamespaceConfig,
+    completion_pieces,
+    pieces_to_text,
+    pieces_to_tokens,
+)
+from .harmony.history import INCOMPLETE, for_prompt, is_incomplete, neutralize
+from .harmony.render import Piece
+from .harmony.types import DEFAULT_IDENTITY, DEFAULT_KNOWLEDGE_CUTOFF
+from .servers import ServerProfile
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """What goes into the system and developer messages."""
+
+    reasoning: ReasoningEffort = ReasoningEffort.MEDIUM
+    identity: str | None = DEFAULT_IDENTITY
+    knowledge_cutoff: str | None = DEFAULT_KNOWLEDGE_CUTOFF
+    date: str | None = None  # None: today's date
+    instructions: str | None = None
+    function_tools: tuple[ToolNamespaceConfig, ...] = ()
+    builtin_tools: tuple[ToolNamespaceConfig, ...] = ()
+
+    def system_message(self, today: dt.date | None = None) -> Message:
+        date = self.date if self.date is not None else (today or dt.date.today()).isoformat()
+        content = SystemContent(
+            model_identity=self.identity,
+            reasoning_effort=self.reasoning,
+            knowledge_cutoff=self.knowledge_cutoff,
+            conversation_start_date=date or None,
+        )
+        if self.builtin_tools:
+            content = content.with_tools(*self.builtin_tools)
+        return Message.from_role_and_content(Role.SYSTEM, content)
+
+    def developer_message(self) -> Message | None:
+        if self.instructions is None and not self.function_tools:
+            return None
+        content = DeveloperContent(instructions=self.instructions)
+        if self.function_tools:
+            content = content.with_tools(*self.function_tools)
+        return Message.from_role_and_content(Role.DEVELOPER, content)
+
+    def prefix(self, today: dt.date | None = None) -> list[Message]:
+        dev = self.developer_message()
+        return [self.system_message(today)] + ([dev] if dev is not None else [])
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The server a session talks to."""
+
+    base_url: str
+    profile: ServerProfile
+    model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    call_options: Mapping[str, Any] = field(default_factory=dict)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should know about this turn (a repaired message, a server quirk)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawText:
+    """Completion text exactly as the server sent it (for ``--raw``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Seconds from the request: first byte, first final-channel text, end."""
+
+    first_token: float | None = None
+    first_final: float | None = None
+    total: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """How a turn ended and what it produced."""
+
+    messages: tuple[Message, ...]
+    outcome: str  # "final" | "tool_call" | "incomplete" | "no_answer"
+    finish_reason: str | None
+    usage: Usage | None
+    timings: Timings
+    analysis_tokens: int
+    final_tokens: int
+    prompt_sha256: str
+    interrupted: bool = False
+    error: str | None = None
+
+    @property
+    def final_text(self) -> str:
+        return "".join(m.text for m in self.messages if m.channel == "final" and m.recipient is None)
+
+    @property
+    def reasoning_text(self) -> str:
+        return "\n".join(m.text for m in self.messages if m.channel == "analysis")
+
+    @property
+    def tool_calls(self) -> tuple[Message, ...]:
+        return tuple(m for m in self.messages if m.recipient is not None and m.author.role is Role.ASSISTANT)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnd:
+    """The turn is over."""
+
+    result: TurnResult
+
+
+SessionEvent = HeaderEvent | ContentDelta | MessageDone | Notice | RawText | TurnEnd
+
+
+def build_prompt(
+    prefix: Sequence[Message], history: Sequence[Message], *, prefill: Message | None = None
+) -> list[Piece]:
+    """The prompt for the next assistant message (optionally resuming a cut-off message)."""
+    pieces = completion_pieces([*prefix, *for_prompt(history)], Role.ASSISTANT)
+    if prefill is not None:
+        if prefill.recipient is not None:
+            pieces.append(f" to={prefill.recipient}")
+        if prefill.channel is not None:
+            pieces.extend([200005, prefill.channel])
+        pieces.extend([200008, prefill.text])
+    return pieces
+
+
+class Turn:
+    """One streamed assistant turn. Iterate it for events; ``close()`` stops it and keeps what arrived."""
+
+    def __init__(self, session: Session, pieces: list[Piece], prefill: Message | None) -> None:
+        self._session = session
+        self._pieces = pieces
+        self._prefill = prefill
+        self.result: TurnResult | None = None
+        self._gen: Iterator[SessionEvent] | None = None
+
+    def __iter__(self) -> Iterator[SessionEvent]:
+        if self._gen is None:
+            self._gen = self._run()
+        return self._gen
+
+    def close(self) -> None:
+        """Stop streaming (Ctrl-C): what arrived is kept, marked incomplete."""
+        if self._gen is not None:
+            self._gen.close()  # type: ignore[attr-defined]
+        if self.result is None:
+            self._record(_Progress(), interrupted=True, error=None)
+
+    def _request(self) -> CompletionRequest:
+        target = self._session.target
+        prompt: str | list[int]
+        if target.profile.token_id_prompts:
+            prompt = pieces_to_tokens(self._pieces)
+        else:
+            prompt = pieces_to_text(neutralize(p) if isinstance(p, str) else p for p in self._pieces)
+        return target.profile.request(
+            target.base_url,
+            prompt,
+            model=target.model,
+            api_key=target.api_key,
+            config_options=target.options,
+            call_options=target.call_options,
+            timeouts=target.timeouts,
+        )
+
+    def _run(self) -> Iterator[SessionEvent]:
+        progress = _Progress()
+        self._progress = progress
+        parser = StreamParser(Role.ASSISTANT)
+        if self._prefill is not None:
+            parser.feed_text(_prefill_text(self._prefill))
+            parser.drain()
+        start = time.perf_counter()
+        progress.start = start
+        stream = stream_completion(self._request())
+        error: str | None = None
+        try:
+            for item in stream:
+                if isinstance(item, TextDelta):
+                    if progress.first_token is None and (item.text or item.token_ids):
+                        progress.first_token = time.perf_counter() - start
+                    if item.text:
+                        yield RawText(item.text)
+                    events = (
+                        parser.feed_tokens(item.token_ids) if item.token_ids else parser.feed_text(item.text)
+                    )
+                    yield from progress.observe(events, start)
+                elif isinstance(item, Finish):
+                    progress.finish = item
+                    progress.usage = item.usage or progress.usage
+                elif isinstance(item, Usage):
+                    progress.usage = item
+        except GptossError as exc:
+            error = str(exc)
+            raise
+        finally:
+            stream.close()
+            if self.result is None:
+                yield_events = progress.observe(parser.finish(), start)
+                progress.messages_from(parser)
+                self._record(progress, interrupted=progress.finish is None and error is None, error=error)
+                progress.late = yield_events
+        yield from progress.late
+        assert self.result is not None
+        for message in self.result.messages:
+            if message.notes and message.notes != (INCOMPLETE,):
+                yield Notice(
+                    f"repaired model output ({message.channel or 'no channel'}): {'; '.join(message.notes)}"
+                )
+        yield TurnEnd(self.result)
+
+    def _record(self, progress: _Progress, *, interrupted: bool, error: str | None) -> None:
+        finish = progress.finish
+        reason = finish.reason if finish is not None else None
+        cut = interrupted or error is not None or reason == "length"
+        messages = list(progress.messages)
+        if self._prefill is not None and messages:
+            first = messages[0]
+            messages[0] = replace(first, content=(TextContent(self._prefill.text + first.text),))
+        if cut and messages:
+            messages[-1] = replace(messages[-1], notes=(*messages[-1].notes, INCOMPLETE))
+        last = messages[-1] if messages else None
+        if last is not None and is_incomplete(last):
+            outcome = "incomplete"
+        elif last is not None and last.recipient is not None:
+            outcome = "tool_call"
+        elif any(m.channel == "final" for m in messages):
+            outcome = "final"
+        else:
+            outcome = "no_answer"
+        self.result = TurnResult(
+            messages=tuple(messages),
+            outcome=outcome,
+            finish_reason=reason or ("interrupted" if interrupted else "error" if error else None),
+            usage=progress.usage,
+            timings=Timings(progress.first_token, progress.first_final, time.perf_counter() - progress.start),
+            analysis_tokens=progress.analysis_tokens,
+            final_tokens=progress.final_tokens,
+            prompt_sha256=hashlib.sha256(pieces_to_text(self._pieces).encode()).hexdigest(),
+            interrupted=interrupted,
+            error=error,
+        )
+        self._session.record(self.result, replaces_prefill=self._prefill is not None)
+
+
+def _prefill_text(prefill: Message) -> str:
+    header = f" to={prefill.recipient}" if prefill.recipient else ""
+    if prefill.channel:
+        header += f"<|channel|>{prefill.channel}"
+    return f"{header}<|message|>"
+
+
+@dataclass
+class _Progress:
+    start: float = 0.0
+    first_token: float | None = None
+    first_final: float | None = None
+    finish: Finish | None = None
+    usage: Usage | None = None
+    analysis_tokens: int = 0
+    final_tokens: int = 0
+    messages: list[Message] = field(default_factory=list)
+    late: list[SessionEvent] = field(default_factory=list)
+
+    def observe(self, events: list[Any], start: float) -> list[SessionEvent]:
+        for event in events:
+            if isinstance(event, ContentDelta):
+                if event.channel == "final" and event.recipient is None:
+                    self.final_tokens += 1
+                    if self.first_final is None:
+                        self.first_final = time.perf_counter() - start
+                else:
+                    self.analysis_tokens += 1
+        return events
+
+    def messages_from(self, parser: StreamParser) -> None:
+        self.messages = list(parser.messages)
+
+
+class Session:
+    """A conversation with one server: history plus settings; ``turn()`` streams the next answer."""
+
+    def __init__(self, target: Target, settings: ChatSettings, history: Sequence[Message] = ()) -> None:
+        self.target = target
+        self.settings = settings
+        self.history: list[Message] = list(history)
+        self.results: list[TurnResult] = []
+
+    def prompt_pieces(self, *, prefill: Message | None = None) -> list[Piece]:
+        return build_prompt(self.settings.prefix(), self.history, prefill=prefill)
+
+    def messages(self) -> list[Message]:
+        """The whole conversation as it would be saved: system, developer, history."""
+        return [*self.settings.prefix(), *self.history]
+
+    def ask(self, text: str) -> Turn:
+        """Add a user message and start the assistant's turn."""
+        self.history.append(Message.from_role_and_content(Role.USER, text))
+        return Turn(self, self.prompt_pieces(), None)
+
+    def resume(self) -> Turn:
+        """Continue the last, cut-off assistant message from where it stopped."""
+        last = self.history[-1] if self.history else None
+        if last is None or not is_incomplete(last) or last.author.role is not Role.ASSISTANT:
+            raise GptossError("nothing to continue: the last answer was not cut off")
+        base = Message(
+            last.author, (TextContent(last.text),), last.channel, last.recipient, last.content_type
+        )
+        return Turn(self, self.prompt_pieces(prefill=base), base)
+
+    def retry(self) -> Turn:
+        """Drop the last answer and ask again."""
+        self.undo_answer()
+        return Turn(self, self.prompt_pieces(), None)
+
+    def undo_answer(self) -> None:
+        while self.history and self.history[-1].author.role is not Role.USER:
+            self.history.pop()
+        if self.results:
+            self.results.pop()
+
+    def undo(self) -> None:
+        """Remove the last exchange (the answer and the user message before it)."""
+        self.undo_answer()
+        if self.history and self.history[-1].author.role is Role.USER:
+            self.history.pop()
+
+    def record(self, result: TurnResult, *, replaces_prefill: bool = False) -> None:
+        if replaces_prefill and self.history and is_incomplete(self.history[-1]):
+            self.history.pop()
+        self.history.extend(result.messages)
+        self.results.append(result)

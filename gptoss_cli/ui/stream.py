@@ -1,0 +1,203 @@
+"""The one renderer of a streamed turn, for ``ask``, ``chat`` and ``replay`` alike.
+
+Final-channel text goes to stdout; everything else the user asked to see (reasoning, tool
+activity, notes, stats) goes to stderr. When stdout is not a terminal it gets plain final text
+only, and Rich is never imported. On a terminal the answer streams as Markdown: finished blocks
+are printed once, only the last block is live (constant cost per token, no flicker, no
+duplicated lines past the screen height).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from ..harmony import ContentDelta, HeaderEvent, MessageDone
+from ..session import Notice, RawText, SessionEvent, TurnEnd, TurnResult
+
+
+@dataclass(frozen=True, slots=True)
+class ViewOptions:
+    show_reasoning: bool = False
+    raw: bool = False
+    stats: bool = False
+    markdown: bool = True
+    color: bool = True
+
+
+def _use_color(stream: TextIO, wanted: bool) -> bool:
+    return wanted and stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+class _Err:
+    """stderr writer: dim reasoning, tool activity, notes, a transient thinking indicator."""
+
+    def __init__(self, stream: TextIO, color: bool) -> None:
+        self.stream = stream
+        self.color = color
+        self.tty = stream.isatty()
+        self._indicator = False
+
+    def style(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def clear_indicator(self) -> None:
+        if self._indicator:
+            self.stream.write("\r\x1b[2K")
+            self._indicator = False
+
+    def indicator(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[2K" + self.style(text, "2"))
+            self.stream.flush()
+            self._indicator = True
+
+    def write(self, text: str, code: str | None = None) -> None:
+        self.clear_indicator()
+        self.stream.write(self.style(text, code) if code else text)
+        self.stream.flush()
+
+
+class _PlainOut:
+    """Final text to a pipe or file: as it arrives, no ANSI."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.wrote = ""
+
+    def start(self) -> None:
+        pass
+
+    def feed(self, text: str) -> None:
+        self.stream.write(text)
+        self.wrote = text
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.wrote and not self.wrote.endswith("\n"):
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+class StreamView:
+    """Consumes session events and shows them; ``run(turn)`` drives a whole turn."""
+
+    def __init__(
+        self, options: ViewOptions, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+    ) -> None:
+        self.options = options
+        out = stdout or sys.stdout
+        err = stderr or sys.stderr
+        self.err = _Err(err, _use_color(err, options.color))
+        self._tty = out.isatty()
+        self.out: Any
+        if self._tty and options.markdown and not options.raw:
+            from .markdown import MarkdownOut
+
+            self.out = MarkdownOut(out, color=_use_color(out, options.color))
+        else:
+            self.out = _PlainOut(out)
+        self._channel: str | None = None
+        self._recipient: str | None = None
+        self._thinking = 0
+        self._last_indicator = 0.0
+        self._started = False
+
+    def handle(self, event: SessionEvent) -> None:
+        if isinstance(event, ContentDelta):
+            self._delta(event)
+        elif isinstance(event, RawText):
+            if self.options.raw:
+                self.out.feed(event.text)
+        elif isinstance(event, HeaderEvent):
+            self._header(event)
+        elif isinstance(event, MessageDone):
+            self._done(event)
+        elif isinstance(event, Notice):
+            self.err.write(f"gptoss: note: {event.text}\n", "2")
+        elif isinstance(event, TurnEnd):
+            self._end(event.result)
+
+    def _header(self, event: HeaderEvent) -> None:
+        self._channel, self._recipient = event.channel, event.recipient
+        if event.recipient is not None and not self.options.raw:
+            where = f" ({event.channel})" if event.channel else ""
+            self.err.write(f"→ call {event.recipient}{where}: ", "36")
+        elif event.channel == "commentary" and not self.options.raw:
+            self.err.write("· ", "2")
+        elif event.channel == "analysis" and self.options.show_reasoning and not self.options.raw:
+            self.err.write("thinking: ", "2;3")
+
+    def _delta(self, event: ContentDelta) -> None:
+        if self.options.raw:
+            return
+        channel = event.channel
+        if channel == "final" and event.recipient is None:
+            if not self._started:
+                self.err.clear_indicator()
+                self.out.start()
+                self._started = True
+            self.out.feed(event.text)
+        elif event.recipient is not None:
+            self.err.write(event.text, "36")
+        elif channel == "commentary":
+            self.err.write(event.text, "2")
+        elif self.options.show_reasoning:
+            self.err.write(event.text, "2;3")
+        else:
+            self._thinking += 1
+            now = time.monotonic()
+            if now - self._last_indicator > 0.1:
+                self._last_indicator = now
+                self.err.indicator(f"thinking… {self._thinking} tokens")
+
+    def _done(self, event: MessageDone) -> None:
+        message = event.message
+        if self.options.raw:
+            return
+        if (
+            message.recipient is not None
+            or message.channel == "commentary"
+            or (message.channel != "final" and self.options.show_reasoning)
+        ):
+            self.err.write("\n")
+
+    def _end(self, result: TurnResult) -> None:
+        self.err.clear_indicator()
+        self.out.close()
+        if result.outcome == "incomplete":
+            why = {"length": "the server's token limit", "interrupted": "interrupted"}.get(
+                result.finish_reason or "", result.error or "the stream ended early"
+            )
+            self.err.write(f"gptoss: the answer was cut off ({why}); what arrived is kept\n", "33")
+        if self.options.stats:
+            self.err.write(format_stats(result) + "\n", "2")
+
+    def close(self) -> None:
+        self.err.clear_indicator()
+        self.out.close()
+
+
+def format_stats(result: TurnResult) -> str:
+    """One line: time to first token and final token, token counts, speed."""
+    t = result.timings
+    parts = []
+    if t.first_token is not None:
+        parts.append(f"first token {t.first_token:.2f}s")
+    if t.first_final is not None:
+        parts.append(f"first final token {t.first_final:.2f}s")
+    parts.append(f"analysis {result.analysis_tokens} tok")
+    parts.append(f"final {result.final_tokens} tok")
+    generated = (
+        result.usage.completion_tokens if result.usage else result.analysis_tokens + result.final_tokens
+    )
+    streaming = t.total - (t.first_token or 0.0)
+    if generated and streaming > 0:
+        parts.append(f"{generated / streaming:.1f} tok/s")
+    parts.append(f"total {t.total:.2f}s")
+    if result.finish_reason:
+        parts.append(f"finish {result.finish_reason}")
+    return " · ".join(parts)
