@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from importlib import resources
 from typing import TYPE_CHECKING
 
 from ..errors import HarmonyError
@@ -31,6 +30,7 @@ MESSAGE = 200008
 CALL = 200012
 
 FIRST_SPECIAL = 199998
+T_VOCAB = 199998  # ordinary tokens in o200k_base
 LAST_SPECIAL = 201088
 
 NAMED_SPECIALS: dict[str, int] = {
@@ -89,7 +89,9 @@ def is_special(token: int) -> bool:
 
 
 def _load_ranks() -> dict[bytes, int]:
-    import base64
+    """The BPE ranks from the shipped file (rank = line number, checked), hash verified first."""
+    from binascii import a2b_base64
+    from importlib import resources
 
     data = resources.files(__package__).joinpath("data").joinpath(VOCAB_FILE).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
@@ -98,12 +100,10 @@ def _load_ranks() -> dict[bytes, int]:
             f"the shipped vocabulary {VOCAB_FILE} is corrupt (sha256 {digest})",
             hint="reinstall gptoss-cli",
         )
-    ranks: dict[bytes, int] = {}
-    decode = base64.b64decode
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[decode(token)] = int(rank)
+    fields = data.split()
+    ranks = dict(zip(map(a2b_base64, fields[0::2]), range(len(fields) // 2), strict=True))
+    if fields[-1] != str(len(ranks) - 1).encode() or len(ranks) != T_VOCAB:
+        raise HarmonyError(f"the shipped vocabulary {VOCAB_FILE} is not in rank order", hint="reinstall gptoss-cli")
     return ranks
 
 
@@ -120,10 +120,7 @@ class Tokenizer:
             mergeable_ranks=ranks,
             special_tokens=SPECIAL_IDS,
         )
-        table: list[bytes] = [b""] * len(ranks)
-        for token_bytes, rank in ranks.items():
-            table[rank] = token_bytes
-        self._bytes = table
+        self._bytes: list[bytes] = list(ranks)  # insertion order is rank order
         self.encode_ordinary = functools.lru_cache(maxsize=4096)(self._encode_small)
 
     def _encode_small(self, text: str) -> tuple[int, ...]:
