@@ -1,0 +1,76 @@
+"""``gptoss config``: the commented TOML config file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from . import app
+
+config_app = typer.Typer(
+    help="Show and edit the config file (profiles, prompt defaults, display).", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+
+_ConfigPath = Annotated[str | None, typer.Option("--config", help="Config file (default: the platform's).")]
+
+
+@config_app.command("path")
+def config_path(config: _ConfigPath = None) -> None:
+    """Print where the config file is (or would be)."""
+    from ..config.loader import config_file_path
+
+    sys.stdout.write(f"{config_file_path(config)}\n")
+
+
+@config_app.command("init")
+def config_init(
+    config: _ConfigPath = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write the commented template config file."""
+    from ..config.loader import init_config
+
+    path = init_config(config, force=force)
+    sys.stderr.write(f"wrote {path}\n")
+
+
+@config_app.command("show")
+def config_show(
+    config: _ConfigPath = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Profile to show.")] = None,
+) -> None:
+    """Print the settings in force (file, environment, defaults) and where each came from; keys redacted."""
+    from ..config.resolve import resolve
+
+    settings = resolve({"config": config, "profile": profile})
+    sys.stdout.write(json.dumps(settings.to_dict(), indent=2, ensure_ascii=False) + "\n")
+
+
+@config_app.command("get")
+def config_get(
+    key: Annotated[str, typer.Argument(help="Dotted key, e.g. prompt.reasoning or profiles.local.model.")],
+    config: _ConfigPath = None,
+) -> None:
+    """Print one setting from the config file (merged over the defaults)."""
+    from ..config.edit import format_value, get_value
+    from ..config.loader import load_config
+
+    sys.stdout.write(f"{format_value(get_value(load_config(config), key))}\n")
+
+
+@config_app.command("set")
+def config_set(
+    key: Annotated[str, typer.Argument(help="Dotted key.")],
+    value: Annotated[str, typer.Argument(help="Value (a TOML value when it parses, else a string).")],
+    config: _ConfigPath = None,
+) -> None:
+    """Set one setting in the config file (written atomically, comments kept)."""
+    from ..config.edit import set_value
+
+    result = set_value(key, value, path=config)
+    note = "" if result.comments_kept else " (the file was rewritten: comments lost)"
+    sys.stderr.write(f"set {result.key} in {result.path}{note}\n")
