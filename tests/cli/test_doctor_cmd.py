@@ -1,0 +1,134 @@
+"""``gptoss doctor`` through the real CLI: the table on stdout, one verdict line on stderr, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gptoss_cli.cli.doctor_cmd import DEFAULT_BASE_URL, default_base_url
+
+from ..doctor_servers import llama_good, llama_stripped, ollama_detection, vllm_good
+from ..scripted_server import ScriptedServer, json_error
+from ..test_doctor import closed_port_url
+from .runner import run
+
+
+def test_good_server_exits_zero_with_a_table(scripted_server: ScriptedServer) -> None:
+    llama_good(scripted_server)
+    result = run(["doctor", "--base-url", scripted_server.url])
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["CHECK", "STATUS", "DETAIL"]
+    rows = {line[:20].strip(): line[20:28].strip() for line in lines[1:] if line[:1] != " "}
+    assert rows == {
+        "reachable": "ok", "auth": "ok", "server": "ok", "models": "ok", "token-id prompts": "ok",
+        "control tokens": "ok", "<|return|> ends": "ok", "<|call|> ends": "ok", "<|end|> in content": "ok",
+        "llama --special": "ok", "first token": "ok", "tokens/s": "ok",
+    }  # fmt: skip
+    assert "fix:" not in result.out
+    assert "\x1b[" not in result.out
+    assert (
+        result.stderr == f"gptoss doctor: {scripted_server.url} can serve Harmony (llama.cpp b6500-1a2b3c)\n"
+    )
+
+
+def test_misconfigured_server_exits_one_with_the_fix_beside_the_failure(
+    scripted_server: ScriptedServer,
+) -> None:
+    llama_stripped(scripted_server)
+    result = run(["doctor", "--base-url", scripted_server.url])
+    assert result.code == 1
+    lines = result.out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("control tokens"))
+    assert lines[at].split()[:3] == ["control", "tokens", "fail"]
+    assert (
+        lines[at + 1].strip()
+        == "fix: start llama-server with --special (this build ignores preserved_tokens)"
+    )
+    assert lines[at + 1].startswith(" " * 28)  # under the detail column
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"gptoss doctor: {scripted_server.url} cannot serve Harmony: control tokens:"
+    )
+
+
+def test_json_report(scripted_server: ScriptedServer) -> None:
+    vllm_good(scripted_server)
+    result = run(["doctor", "--base-url", scripted_server.url, "--json"])
+    assert result.code == 0
+    report = json.loads(result.out)
+    assert report["can_serve_harmony"] is True
+    assert report["server"] == {
+        "kind": "vllm",
+        "version": "0.10.1",
+        "profile": "vllm",
+        "model": "openai/gpt-oss-20b",
+    }
+    assert [c["name"] for c in report["checks"]][:4] == ["reachable", "auth", "server", "models"]
+    assert {c["status"] for c in report["checks"]} == {"ok"}
+    assert set(report["checks"][0]) == {"name", "status", "detail", "fix"}
+
+
+def test_ollama_v1_completions_refused(scripted_server: ScriptedServer) -> None:
+    ollama_detection(scripted_server)
+    result = run(["doctor", "--base-url", scripted_server.url, "--profile-kind", "openai", "--json"])
+    assert result.code == 1
+    checks = {c["name"]: c for c in json.loads(result.out)["checks"]}
+    assert checks["server"]["status"] == "fail"
+    assert checks["server"]["fix"] == (
+        "this server's /v1/completions cannot serve Harmony: use /api/generate (--profile-kind ollama)"
+    )
+
+
+def test_server_down_names_the_url() -> None:
+    url = closed_port_url()
+    result = run(["doctor", "--base-url", url])
+    assert result.code == 1
+    assert f"cannot connect to {url}/v1/models" in result.out
+    assert result.stderr.startswith(
+        f"gptoss doctor: {url} cannot serve Harmony: reachable: cannot connect to {url}"
+    )
+
+
+def test_base_url_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, scripted_server: ScriptedServer
+) -> None:
+    assert default_base_url() == DEFAULT_BASE_URL == "http://127.0.0.1:8080"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    assert default_base_url() == "http://127.0.0.1:1/v1"
+    monkeypatch.setenv("GPTOSS_BASE_URL", scripted_server.url)
+    vllm_good(scripted_server)
+    result = run(["doctor"])
+    assert result.code == 0
+    assert scripted_server.url in result.stderr
+
+
+def test_api_key_from_the_named_variable(
+    monkeypatch: pytest.MonkeyPatch, scripted_server: ScriptedServer
+) -> None:
+    monkeypatch.setenv("GPTOSS_API_KEY", "sk-default")
+    monkeypatch.setenv("MY_SERVER_KEY", "sk-mine-456")
+    scripted_server.script("/v1/models", json_error(401, "Invalid API key"), method="GET")
+    result = run(["doctor", "--base-url", scripted_server.url, "--api-key-env", "MY_SERVER_KEY"])
+    assert result.code == 1
+    assert scripted_server.requests[0].headers["authorization"] == "Bearer sk-mine-456"
+    assert "fix: the key in $MY_SERVER_KEY was refused: check it" in result.out
+    assert "sk-mine-456" not in result.out + result.stderr
+
+
+def test_default_key_variable(monkeypatch: pytest.MonkeyPatch, scripted_server: ScriptedServer) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    vllm_good(scripted_server)
+    result = run(["doctor", "--base-url", scripted_server.url, "--json"])
+    assert result.code == 0
+    checks = {c["name"]: c for c in json.loads(result.out)["checks"]}
+    assert checks["auth"]["detail"] == "the key in $OPENAI_API_KEY is accepted"
+    assert all(r.headers["authorization"] == "Bearer sk-openai" for r in scripted_server.requests)
+
+
+def test_unknown_profile_kind_is_a_usage_error() -> None:
+    result = run(["doctor", "--profile-kind", "tgi"])
+    assert result.code == 1
+    assert result.out == ""
+    assert result.stderr.startswith("gptoss: error: unknown server kind 'tgi'")
