@@ -1,0 +1,77 @@
+"""Conversation files and the history (standard library and the Harmony values only).
+
+- :mod:`.record`: a saved conversation as values (:class:`Record` = Harmony conversation +
+  :class:`Metadata` with one :class:`Turn` per completion request).
+- :mod:`.files`: reading (gptoss, plain openai-harmony, chat-completions JSON) and atomic writing.
+- :mod:`.chat`: chat-completions message lists to and from Harmony messages.
+- :mod:`.markdown`: Markdown export.
+- :mod:`.history`: :class:`Store`, the conversations under the data dir: save, list, search,
+  resolve ids and prefixes, last, remove.
+
+No API key is ever written: the server URL is stored without credentials and secret-looking
+options are redacted (see :func:`.record.safe_url`, :func:`.record.redact_options`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from .chat import from_chat_messages, looks_like_chat, to_chat_messages
+from .files import FileFormat, dumps, parse_record, read_record, write_record
+from .history import Store, Summary, searchable_text
+from .markdown import to_markdown
+from .record import (
+    FORMAT_VERSION,
+    Metadata,
+    Record,
+    Turn,
+    is_id,
+    new_id,
+    new_record,
+    now,
+    prompt_sha256,
+    redact_options,
+    safe_url,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ExportFormat",
+    "FileFormat",
+    "Metadata",
+    "Record",
+    "Store",
+    "Summary",
+    "Turn",
+    "dumps",
+    "export",
+    "from_chat_messages",
+    "is_id",
+    "looks_like_chat",
+    "new_id",
+    "new_record",
+    "now",
+    "parse_record",
+    "prompt_sha256",
+    "read_record",
+    "redact_options",
+    "safe_url",
+    "searchable_text",
+    "to_chat_messages",
+    "to_markdown",
+    "write_record",
+]
+
+ExportFormat = Literal["markdown", "chat", "gptoss"]
+
+
+def export(record: Record, format: ExportFormat = "markdown", *, reasoning: bool = False) -> str:
+    """``history export``: Markdown (final answers; reasoning only when asked), chat-completions
+    JSON (``reasoning_content`` only when asked) or gptoss's own JSON (everything)."""
+    if format == "markdown":
+        return to_markdown(record, reasoning=reasoning)
+    if format == "chat":
+        messages = to_chat_messages(record.conversation.messages, reasoning=reasoning)
+        return json.dumps(messages, ensure_ascii=False, indent=2) + "\n"
+    return dumps(record)
