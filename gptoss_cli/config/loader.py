@@ -13,7 +13,6 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +162,8 @@ def _last_value(text: str) -> tuple[int, int] | None:
 
 def template_text() -> str:
     """The commented config template shipped with gptoss (``gptoss config init`` writes it)."""
+    from importlib import resources  # only for `config init` and `config set`
+
     return resources.files("gptoss_cli").joinpath("data", "config_template.toml").read_text(encoding="utf-8")
 
 

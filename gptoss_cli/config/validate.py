@@ -8,7 +8,6 @@ by :mod:`.tomlscan`) and what is expected. :func:`config_problems` lists every p
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -42,6 +41,8 @@ class _Checker:
                 hint='put the key in an environment variable and name it: api_key_env = "MY_KEY_VAR"',
             )
             return
+        import difflib  # only on this error path
+
         close = difflib.get_close_matches(path[-1], known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known keys here: {', '.join(known)}"
         self.error(path, "unknown key", hint=hint)
