@@ -75,8 +75,13 @@ def pair_options(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every expected failure becomes one line on stderr and exit code 1."""
-    from . import ask_cmd, config_cmd, harmony_cmds  # noqa: F401 - registers commands
-    from . import doctor_cmd  # noqa: F401
+    from . import (  # noqa: F401 - registers commands
+        ask_cmd,
+        chat_cmd,
+        config_cmd,
+        doctor_cmd,
+        harmony_cmds,
+    )
 
     try:
         args = pair_options(sys.argv[1:] if argv is None else argv)

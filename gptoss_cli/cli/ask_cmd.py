@@ -10,7 +10,25 @@ from typing import Annotated, Any
 import typer
 
 from . import app
-from .common import open_session, read_stdin_if_piped, save_turn, split_options
+from .common import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
+    ConfigOpt,
+    KindOpt,
+    ModelOpt,
+    NoLogOpt,
+    OptionOpt,
+    ProfileOpt,
+    ReasoningOpt,
+    ShowReasoningOpt,
+    StatsOpt,
+    SystemOpt,
+    open_session,
+    persistence_for,
+    read_stdin_if_piped,
+    server_flags,
+    split_options,
+)
 
 _CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 
@@ -18,17 +36,9 @@ _CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 @app.command()
 def ask(
     prompt: Annotated[str | None, typer.Argument(help="The question (joined after piped stdin).")] = None,
-    system: Annotated[
-        str | None,
-        typer.Option("-s", "--system", "--instructions", help="Instructions (the developer message)."),
-    ] = None,
-    reasoning: Annotated[
-        str | None, typer.Option("-r", "--reasoning", help="Reasoning effort: low, medium, high.")
-    ] = None,
-    option: Annotated[
-        list[str] | None,
-        typer.Option("-o", "--option", help="Request field: -o KEY VALUE (VALUE as JSON when it parses)."),
-    ] = None,
+    system: SystemOpt = None,
+    reasoning: ReasoningOpt = None,
+    option: OptionOpt = None,
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Print the answer when it is complete.")
     ] = False,
@@ -36,22 +46,18 @@ def ask(
     extract: Annotated[
         bool, typer.Option("-x", "--extract", help="Print the first code block of the answer.")
     ] = False,
-    show_reasoning: Annotated[
-        bool, typer.Option("--show-reasoning", help="Show reasoning (dim, on stderr).")
-    ] = False,
+    show_reasoning: ShowReasoningOpt = False,
     raw: Annotated[bool, typer.Option("--raw", help="Show the exact Harmony text as it streams.")] = False,
-    stats: Annotated[bool, typer.Option("--stats", help="Timings and token counts on stderr.")] = False,
-    no_log: Annotated[bool, typer.Option("-n", "--no-log", help="Do not save the conversation.")] = False,
-    profile: Annotated[str | None, typer.Option("--profile", help="Server profile from the config.")] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="Server URL.")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name.")] = None,
-    kind: Annotated[
-        str | None, typer.Option("--kind", help="Server kind (vllm, sglang, llamacpp, ollama, ...).")
-    ] = None,
-    api_key_env: Annotated[
-        str | None, typer.Option("--api-key-env", help="Env var holding the API key.")
-    ] = None,
-    config: Annotated[str | None, typer.Option("--config", help="Config file.")] = None,
+    stats: StatsOpt = False,
+    no_log: NoLogOpt = False,
+    cont: Annotated[bool, typer.Option("-c", "--continue", help="Continue the last conversation.")] = False,
+    cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    kind: KindOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Ask one question; the final answer goes to stdout, nothing else."""
     from ..errors import GptossError, UsageError
@@ -62,12 +68,7 @@ def ask(
     if not text.strip():
         raise UsageError("nothing to ask", hint='give a PROMPT or pipe text in: gptoss ask "why?" < log.txt')
     flags: dict[str, Any] = {
-        "config": config,
-        "profile": profile,
-        "base_url": base_url,
-        "model": model,
-        "kind": kind,
-        "api_key_env": api_key_env,
+        **server_flags(config, profile, base_url, model, kind, api_key_env),
         "reasoning": reasoning,
         "instructions": system,
         "show_reasoning": show_reasoning or None,
@@ -75,6 +76,11 @@ def ask(
         "save_history": False if no_log else None,
     }
     session, settings = open_session(flags, split_options(option or []))
+    persistence = persistence_for(settings)
+    if cid is not None or cont:
+        from .persist import history_of
+
+        session.history = history_of(persistence.load(cid) if cid is not None else persistence.load_last())
     turn = session.ask(text)
     quiet = as_json or extract or no_stream
     view = StreamView(
@@ -96,9 +102,9 @@ def ask(
         view.close()
         if quiet and turn.result is not None and turn.result.final_text:
             sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
-        save_turn(session, settings)
+        persistence.autosave(session)
         raise
-    save_turn(session, settings)
+    persistence.autosave(session)
     result = turn.result
     assert result is not None
     if as_json:

@@ -4,11 +4,58 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 from ..config.resolve import Settings, resolve
 from ..errors import UsageError
 from ..session import ChatSettings, Session, Target
+
+if TYPE_CHECKING:
+    from .persist import StorePersistence
+
+# Flags shared by every command that talks to a server (ask, chat, replay).
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Server profile from the config.")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Server URL.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name.")]
+KindOpt = Annotated[
+    str | None, typer.Option("--kind", help="Server kind: vllm, sglang, llamacpp, ollama, lmstudio, openai.")
+]
+ApiKeyEnvOpt = Annotated[str | None, typer.Option("--api-key-env", help="Env var holding the API key.")]
+ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config file.")]
+SystemOpt = Annotated[
+    str | None, typer.Option("-s", "--system", "--instructions", help="Instructions (the developer message).")
+]
+ReasoningOpt = Annotated[
+    str | None, typer.Option("-r", "--reasoning", help="Reasoning effort: low, medium, high.")
+]
+OptionOpt = Annotated[
+    list[str] | None,
+    typer.Option("-o", "--option", help="Request field: -o KEY VALUE (VALUE as JSON when it parses)."),
+]
+ShowReasoningOpt = Annotated[bool, typer.Option("--show-reasoning", help="Show reasoning (dim, on stderr).")]
+StatsOpt = Annotated[bool, typer.Option("--stats", help="Timings and token counts on stderr.")]
+NoLogOpt = Annotated[bool, typer.Option("-n", "--no-log", help="Do not save the conversation.")]
+
+
+def server_flags(
+    config: str | None,
+    profile: str | None,
+    base_url: str | None,
+    model: str | None,
+    kind: str | None,
+    api_key_env: str | None,
+) -> dict[str, Any]:
+    """The server part of :func:`resolve`'s flags."""
+    return {
+        "config": config,
+        "profile": profile,
+        "base_url": base_url,
+        "model": model,
+        "kind": kind,
+        "api_key_env": api_key_env,
+    }
 
 
 def read_stdin_if_piped() -> str | None:
@@ -92,16 +139,8 @@ def open_session(flags: dict[str, Any], call_options: Sequence[tuple[str, str]])
     return Session(target_for(settings, call_options), chat_settings(settings)), settings
 
 
-def save_turn(session: Session, settings: Settings) -> None:
-    """Save the conversation under the data dir (atomically), unless history saving is off."""
-    if not settings.history.save or not session.results:
-        return
-    import importlib
+def persistence_for(settings: Settings) -> StorePersistence:
+    """Where this command's conversation is saved."""
+    from .persist import StorePersistence
 
-    try:
-        store: Any = importlib.import_module("gptoss_cli.store")
-    except ImportError:  # pragma: no cover - the store module is being added
-        return
-    saver = getattr(store, "save_session", None)
-    if saver is not None:
-        saver(session, settings)
+    return StorePersistence(settings)

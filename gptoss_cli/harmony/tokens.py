@@ -103,7 +103,9 @@ def _load_ranks() -> dict[bytes, int]:
     fields = data.split()
     ranks = dict(zip(map(a2b_base64, fields[0::2]), range(len(fields) // 2), strict=True))
     if fields[-1] != str(len(ranks) - 1).encode() or len(ranks) != T_VOCAB:
-        raise HarmonyError(f"the shipped vocabulary {VOCAB_FILE} is not in rank order", hint="reinstall gptoss-cli")
+        raise HarmonyError(
+            f"the shipped vocabulary {VOCAB_FILE} is out of rank order", hint="reinstall gptoss-cli"
+        )
     return ranks
 
 

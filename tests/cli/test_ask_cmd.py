@@ -132,3 +132,45 @@ def test_sse_error_event_mid_stream(scripted_server: ScriptedServer) -> None:
     assert result.code == 1
     assert result.out == "Hel\n"
     assert "out of memory" in result.stderr
+
+
+def test_conversations_are_saved_and_continued(scripted_server: ScriptedServer) -> None:
+    import os
+    from pathlib import Path
+
+    from gptoss_cli.harmony import get_tokenizer
+
+    args = ["--base-url", scripted_server.url, "--kind", "llamacpp"]
+    scripted_server.script("/v1/completions", Reply.sse(llamacpp_stream(ANALYSIS_THEN_FINAL)))
+    scripted_server.script("/v1/completions", Reply.sse(llamacpp_stream(ANALYSIS_THEN_FINAL)))
+    assert run(["ask", "capital of France?", *args]).code == 0
+    saved = list(Path(os.environ["GPTOSS_HOME"]).rglob("*.json"))
+    files = [p for p in saved if "conversations" in p.parts and p.name != "index.json"]
+    assert len(files) == 1
+    data = json.loads(files[0].read_text())
+    assert [m.get("channel") for m in data["messages"] if m["role"] == "assistant"] == ["analysis", "final"]
+    assert data["gptoss"]["turns"][0]["finish_reason"] == "stop"
+    conversation_id = data["gptoss"]["id"]
+
+    assert run(["ask", "and of Italy?", "-c", *args]).code == 0
+    prompt = get_tokenizer().decode(scripted_server.requests[-1].json()["prompt"])
+    assert "capital of France?" in prompt and "Paris is the capital." in prompt
+    assert "SECRET reasoning" not in prompt  # the finished turn's chain of thought is not replayed
+    assert len([p for p in Path(os.environ["GPTOSS_HOME"]).rglob("*.json") if p.parent.name != "cache"]) >= 1
+    again = run(["ask", "x", "--cid", conversation_id[:6], "-n", *args])
+    assert again.code in (0, 1)  # no more scripted replies: the point is that the id resolved
+    assert "no conversation with id" not in again.stderr
+
+
+def test_no_log_saves_nothing(scripted_server: ScriptedServer) -> None:
+    import os
+    from pathlib import Path
+
+    args = _llama(scripted_server, ANALYSIS_THEN_FINAL)
+    assert run(["ask", "q", "-n", *args]).code == 0
+    assert not [p for p in Path(os.environ["GPTOSS_HOME"]).rglob("*.json") if "conversations" in p.parts]
+
+
+def test_continue_with_nothing_saved_is_one_line() -> None:
+    result = run(["ask", "q", "-c", "--base-url", "http://127.0.0.1:9", "--kind", "llamacpp"])
+    assert result.code == 1 and "no saved conversation" in result.stderr

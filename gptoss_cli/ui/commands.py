@@ -1,0 +1,228 @@
+"""Slash commands of the chat, from one registry (help, completion and dispatch all read it)."""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import GptossError, UsageError
+from ..harmony import ReasoningEffort, get_tokenizer
+from ..harmony.history import for_prompt
+from ..harmony.render import message_pieces, pieces_to_text, pieces_to_tokens
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..harmony import Message
+    from ..session import Session, Turn
+    from .repl import Repl
+
+
+class Persistence(Protocol):
+    """Where conversations are saved and loaded from."""
+
+    def autosave(self, session: Session) -> Path | None: ...
+
+    def save_as(self, session: Session, path: str) -> Path: ...
+
+    def load(self, path: str) -> list[Message]: ...
+
+
+EXIT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    usage: str
+    help: str
+    run: Callable[[Repl, list[str], str], Any]
+    choices: tuple[str, ...] = ()
+
+
+REGISTRY: dict[str, Command] = {}
+
+
+def command(name: str, usage: str, help: str, choices: tuple[str, ...] = ()) -> Callable[..., Any]:
+    def register(fn: Callable[[Repl, list[str], str], Any]) -> Callable[[Repl, list[str], str], Any]:
+        REGISTRY[name] = Command(name, usage, help, fn, choices)
+        return fn
+
+    return register
+
+
+def dispatch(repl: Repl, line: str) -> Turn | object | None:
+    """Run a slash command line; returns a turn to stream, :data:`EXIT`, or None."""
+    name, _, rest = line.strip().partition(" ")
+    cmd = REGISTRY.get(name.lstrip("/"))
+    if cmd is None:
+        raise UsageError(f"unknown command {name}", hint="/help lists them")
+    try:
+        args = shlex.split(rest)
+    except ValueError:
+        args = rest.split()
+    outcome: Turn | object | None = cmd.run(repl, args, rest.strip())
+    return outcome
+
+
+def _on_off(value: str) -> bool:
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise UsageError(f"expected on or off, got {value!r}")
+
+
+@command("help", "/help", "list the commands")
+def _help(repl: Repl, args: list[str], rest: str) -> None:
+    width = max(len(c.usage) for c in REGISTRY.values())
+    lines = [f"  {c.usage.ljust(width)}  {c.help}" for c in REGISTRY.values()]
+    lines.append('  Enter sends; Esc+Enter or a """ block for several lines; Ctrl-G edits in $EDITOR.')
+    lines.append("  Ctrl-C stops an answer (or clears the line); Ctrl-D or /exit leaves.")
+    repl.say("\n".join(lines))
+
+
+@command("reasoning", "/reasoning low|medium|high", "set the reasoning effort", ("low", "medium", "high"))
+def _reasoning(repl: Repl, args: list[str], rest: str) -> None:
+    session = repl.session
+    if not args:
+        repl.say(f"reasoning: {session.settings.reasoning.value.lower()}")
+        return
+    try:
+        effort = ReasoningEffort.parse(args[0])
+    except ValueError:
+        raise UsageError(f"unknown reasoning effort {args[0]!r}", hint="low, medium or high") from None
+    session.settings = replace(session.settings, reasoning=effort)
+    repl.say(f"reasoning: {effort.value.lower()}")
+
+
+@command("show-reasoning", "/show-reasoning on|off", "show the model's reasoning (dim)", ("on", "off"))
+def _show_reasoning(repl: Repl, args: list[str], rest: str) -> None:
+    if args:
+        repl.view_options = replace(repl.view_options, show_reasoning=_on_off(args[0]))
+    repl.say(f"show-reasoning: {'on' if repl.view_options.show_reasoning else 'off'}")
+
+
+@command("system", "/system [TEXT]", "show or set the model identity (system message)")
+def _system(repl: Repl, args: list[str], rest: str) -> None:
+    if rest:
+        repl.session.settings = replace(repl.session.settings, identity=rest)
+    repl.say(f"system: {repl.session.settings.identity or '(none)'}")
+
+
+@command("instructions", "/instructions [TEXT]", "show or set the instructions (developer message)")
+def _instructions(repl: Repl, args: list[str], rest: str) -> None:
+    if rest:
+        repl.session.settings = replace(repl.session.settings, instructions=rest)
+    repl.say(f"instructions: {repl.session.settings.instructions or '(none)'}")
+
+
+@command("save", "/save [FILE]", "save the conversation (to history, or to FILE)")
+def _save(repl: Repl, args: list[str], rest: str) -> None:
+    path = repl.persistence.save_as(repl.session, rest) if rest else repl.persistence.autosave(repl.session)
+    repl.say(f"saved {path}" if path else "nothing to save yet")
+
+
+@command("load", "/load FILE", "continue a saved conversation")
+def _load(repl: Repl, args: list[str], rest: str) -> None:
+    if not rest:
+        raise UsageError("/load needs a FILE")
+    from ..harmony import Role
+
+    messages = repl.persistence.load(rest)
+    repl.session.history = [m for m in messages if m.author.role not in (Role.SYSTEM, Role.DEVELOPER)]
+    repl.session.results = []
+    repl.new_conversation()
+    repl.say(f"loaded {len(repl.session.history)} messages from {rest}")
+
+
+@command("new", "/new", "start a new conversation")
+def _new(repl: Repl, args: list[str], rest: str) -> None:
+    repl.session.history = []
+    repl.session.results = []
+    repl.new_conversation()
+    repl.say("new conversation")
+
+
+@command("retry", "/retry", "regenerate the last answer")
+def _retry(repl: Repl, args: list[str], rest: str) -> Turn:
+    if not any(m.author.role.value == "user" for m in repl.session.history):
+        raise UsageError("nothing to retry yet")
+    return repl.session.retry()
+
+
+@command("continue", "/continue", "resume a cut-off answer from where it stopped")
+def _continue(repl: Repl, args: list[str], rest: str) -> Turn:
+    return repl.session.resume()
+
+
+@command("undo", "/undo", "remove the last question and its answer")
+def _undo(repl: Repl, args: list[str], rest: str) -> None:
+    repl.session.undo()
+    repl.say(f"{len(repl.session.history)} messages left")
+
+
+@command("prompt", "/prompt", "show the exact prompt the model will see, with tokens per message")
+def _prompt(repl: Repl, args: list[str], rest: str) -> None:
+    session = repl.session
+    tokenizer_total = 0
+    out = []
+    for message in [*session.settings.prefix(), *for_prompt(session.history)]:
+        pieces: list[str | int] = []
+        message_pieces(message, pieces)
+        count = len(pieces_to_tokens(pieces))
+        tokenizer_total += count
+        where = message.author.role.value + (f"/{message.channel}" if message.channel else "")
+        out.append(f"── {where} · {count} tokens")
+        out.append(pieces_to_text(pieces))
+    out.append(f"── next: <|start|>assistant · {tokenizer_total + 2} tokens in all")
+    repl.say("\n".join(out))
+
+
+@command("tokens", "/tokens", "count the tokens of the next prompt")
+def _tokens(repl: Repl, args: list[str], rest: str) -> None:
+    count = len(pieces_to_tokens(repl.session.prompt_pieces()))
+    last = repl.session.results[-1].usage if repl.session.results else None
+    extra = f"; last answer {last.completion_tokens} tokens" if last and last.completion_tokens else ""
+    repl.say(f"next prompt: {count} tokens{extra}")
+
+
+@command("copy", "/copy", "copy the last final answer to the clipboard (OSC 52)")
+def _copy(repl: Repl, args: list[str], rest: str) -> None:
+    results = repl.session.results
+    text = results[-1].final_text if results else ""
+    if not text:
+        raise UsageError("no answer to copy yet")
+    repl.write_raw("\x1b]52;c;" + base64.b64encode(text.encode()).decode() + "\x07")
+    repl.say(f"copied {len(text)} characters")
+
+
+@command("set", "/set KEY VALUE", "set a request option (temperature, max_tokens, ...)")
+def _set(repl: Repl, args: list[str], rest: str) -> None:
+    from ..servers import parse_option_value
+
+    if len(args) < 2:
+        options = repl.session.target.call_options
+        repl.say(", ".join(f"{k}={v!r}" for k, v in options.items()) or "no options set")
+        return
+    key, value = args[0], " ".join(args[1:])
+    target = repl.session.target
+    repl.session.target = replace(
+        target, call_options={**target.call_options, key: parse_option_value(value)}
+    )
+    repl.say(f"{key} = {parse_option_value(value)!r}")
+
+
+@command("exit", "/exit", "leave (Ctrl-D too)")
+def _exit(repl: Repl, args: list[str], rest: str) -> object:
+    return EXIT
+
+
+def count_tokens(text: str) -> int:
+    return len(get_tokenizer().encode(text))
+
+
+__all__ = ["EXIT", "REGISTRY", "Command", "GptossError", "Persistence", "dispatch"]

@@ -1,0 +1,172 @@
+"""The interactive chat: a prompt_toolkit prompt, slash commands, streamed answers.
+
+Enter sends; Esc+Enter inserts a newline; a ``\"\"\"`` block spans lines until the closing
+``\"\"\"``; pasting keeps newlines; Ctrl-G edits in ``$EDITOR``; Ctrl-C while streaming stops the
+answer and returns to the prompt, Ctrl-C at the prompt clears the line, Ctrl-D leaves. An error
+ends the turn, never the session.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+from ..errors import GptossError
+from ..session import Session, Turn
+from . import commands
+from .commands import EXIT, REGISTRY, Persistence
+from .stream import StreamView, ViewOptions
+
+FENCE = '"""'
+
+
+class SlashCompleter(Completer):
+    """Completes ``/command`` names and their fixed choices."""
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        text = document.text_before_cursor
+        if not text.startswith("/"):
+            return
+        name, space, arg = text[1:].partition(" ")
+        if not space:
+            for cmd in REGISTRY.values():
+                if cmd.name.startswith(name):
+                    yield Completion("/" + cmd.name, start_position=-len(text), display_meta=cmd.help)
+            return
+        found = REGISTRY.get(name)
+        if found is not None:
+            for choice in found.choices:
+                if choice.startswith(arg):
+                    yield Completion(choice, start_position=-len(arg))
+
+
+def _bindings() -> KeyBindings:
+    kb = KeyBindings()
+
+    @kb.add("enter")
+    def _enter(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        text = buffer.text
+        if text.lstrip().startswith(FENCE) and text.count(FENCE) % 2 == 1:
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    @kb.add("escape", "enter")
+    def _newline(event: KeyPressEvent) -> None:
+        event.current_buffer.insert_text("\n")
+
+    @kb.add("c-g")
+    def _editor(event: KeyPressEvent) -> None:
+        event.current_buffer.open_in_editor(validate_and_handle=False)
+
+    return kb
+
+
+def unfence(text: str) -> str:
+    """The text of a ``\"\"\"`` block, or the text itself."""
+    stripped = text.strip()
+    if stripped.startswith(FENCE):
+        stripped = stripped[len(FENCE) :]
+        if stripped.endswith(FENCE):
+            stripped = stripped[: -len(FENCE)]
+        return stripped.strip("\n")
+    return text
+
+
+class Repl:
+    """One chat session in the terminal."""
+
+    def __init__(
+        self,
+        session: Session,
+        view_options: ViewOptions,
+        persistence: Persistence,
+        *,
+        history_file: Path | None = None,
+        input: Any = None,
+        output: Any = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.session = session
+        self.view_options = view_options
+        self.persistence = persistence
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        history: History = InMemoryHistory()
+        if history_file is not None:
+            history_file.parent.mkdir(parents=True, exist_ok=True)
+            history = FileHistory(str(history_file))
+        self.prompt_session: PromptSession[str] = PromptSession(
+            history=history,
+            key_bindings=_bindings(),
+            completer=SlashCompleter(),
+            complete_while_typing=False,
+            input=input,
+            output=output,
+        )
+        self.conversation_id = 0
+
+    def say(self, text: str) -> None:
+        """A message from the chat itself (on stderr: stdout is the answers)."""
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    def write_raw(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def new_conversation(self) -> None:
+        self.conversation_id += 1
+
+    def run(self) -> None:
+        """Read, answer, repeat until Ctrl-D or /exit."""
+        while True:
+            try:
+                text = self.prompt_session.prompt("› ")
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            text = unfence(text)
+            if not text.strip():
+                continue
+            try:
+                if text.lstrip().startswith("/"):
+                    outcome = commands.dispatch(self, text)
+                    if outcome is EXIT:
+                        break
+                    if isinstance(outcome, Turn):
+                        self.stream(outcome)
+                else:
+                    self.stream(self.session.ask(text))
+            except GptossError as exc:
+                self.say(f"gptoss: error: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
+
+    def stream(self, turn: Turn) -> None:
+        """Show one turn; Ctrl-C stops it, an error ends it; either way what arrived is kept."""
+        view = StreamView(self.view_options, stdout=self.stdout, stderr=self.stderr)
+        try:
+            for event in turn:
+                view.handle(event)
+        except KeyboardInterrupt:
+            turn.close()
+            view.close()
+            self.say("(stopped; /continue resumes the answer)")
+        except GptossError as exc:
+            turn.close()
+            view.close()
+            self.say(f"gptoss: error: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
+        try:
+            self.persistence.autosave(self.session)
+        except GptossError as exc:
+            self.say(f"gptoss: error: {exc}")

@@ -1,0 +1,188 @@
+"""The chat REPL driven through prompt_toolkit's pipe input against the scripted server."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from gptoss_cli.client import Timeouts
+from gptoss_cli.harmony import Conversation, Message, Role
+from gptoss_cli.servers import get_profile
+from gptoss_cli.session import ChatSettings, Session, Target
+from gptoss_cli.ui.repl import Repl, unfence
+from gptoss_cli.ui.stream import ViewOptions
+
+from ..scripted_server import PingUntilGone, Reply, ScriptedServer, llamacpp_stream
+
+
+class FilePersistence:
+    """A minimal Persistence for the tests: harmony JSON files."""
+
+    def __init__(self) -> None:
+        self.autosaves = 0
+
+    def autosave(self, session: Session) -> Path | None:
+        self.autosaves += 1
+        return None
+
+    def save_as(self, session: Session, path: str) -> Path:
+        Path(path).write_text(json.dumps(Conversation.from_messages(session.messages()).to_dict()))
+        return Path(path)
+
+    def load(self, path: str) -> list[Message]:
+        return list(Conversation.from_dict(json.loads(Path(path).read_text())).messages)
+
+
+def _answer(text: str) -> Reply:
+    return Reply.sse(
+        llamacpp_stream(
+            [
+                "<|channel|>analysis<|message|>",
+                "hidden",
+                "<|end|>",
+                "<|start|>assistant<|channel|>final<|message|>",
+                text,
+            ]
+        )
+    )
+
+
+@pytest.fixture
+def chat(scripted_server: ScriptedServer) -> Iterator[tuple[ScriptedServer, Session]]:
+    target = Target(scripted_server.url, get_profile("llamacpp"), timeouts=Timeouts(connect=2, read=10))
+    yield scripted_server, Session(target, ChatSettings(date="2026-01-01"))
+
+
+def _run(session: Session, keys: str, persistence: FilePersistence | None = None) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with create_pipe_input() as inp:
+        inp.send_text(keys)
+        repl = Repl(
+            session,
+            ViewOptions(),
+            persistence or FilePersistence(),
+            input=inp,
+            output=DummyOutput(),
+            stdout=out,
+            stderr=err,
+        )
+        repl.run()
+    return out.getvalue(), err.getvalue()
+
+
+def test_ask_retry_undo(chat: tuple[ScriptedServer, Session]) -> None:
+    server, session = chat
+    server.script("/v1/completions", _answer("first"), _answer("second"))
+    out, err = _run(session, "hello\r/retry\r/undo\r\x04")
+    assert out == "first\nsecond\n"
+    assert "hidden" not in out + err
+    assert session.history == []  # undo removed the question and its answer
+    assert len(server.requests) == 2
+    assert server.requests[0].json()["prompt"] == server.requests[1].json()["prompt"]
+
+
+def test_save_then_load(chat: tuple[ScriptedServer, Session], tmp_path: Path) -> None:
+    server, session = chat
+    server.script("/v1/completions", _answer("Paris."))
+    path = tmp_path / "c.json"
+    _run(session, f"capital of France?\r/save {path}\r/new\r/load {path}\r\x04")
+    saved = json.loads(path.read_text())
+    assert [m["role"] for m in saved["messages"]][-2:] == ["assistant", "assistant"]
+    assert [m.text for m in session.history if m.channel == "final"] == ["Paris."]
+
+
+def test_multiline_block_and_escape_enter(chat: tuple[ScriptedServer, Session]) -> None:
+    server, session = chat
+    server.script("/v1/completions", _answer("a"), _answer("b"))
+    _run(session, '"""\rline one\rline two\r"""\r' + "x\x1b\ry\r\x04")
+    users = [m.text for m in session.history if m.author.role is Role.USER]
+    assert users == ["line one\nline two", "x\ny"]
+
+
+def test_slash_commands_change_settings(chat: tuple[ScriptedServer, Session]) -> None:
+    server, session = chat
+    server.script("/v1/completions", _answer("ok"))
+    _, err = _run(session, "/reasoning high\r/instructions Be brief.\r/set temperature 0.2\r/bogus\rhi\r\x04")
+    assert session.settings.reasoning.value == "High"
+    assert session.settings.instructions == "Be brief."
+    assert "unknown command /bogus" in err
+    body = server.requests[0].json()
+    assert body["temperature"] == 0.2
+    from gptoss_cli.harmony import get_tokenizer
+
+    prompt = get_tokenizer().decode(body["prompt"])
+    assert "Reasoning: high" in prompt and "# Instructions\n\nBe brief." in prompt
+
+
+def test_error_ends_the_turn_not_the_session(chat: tuple[ScriptedServer, Session]) -> None:
+    server, session = chat
+    server.script(
+        "/v1/completions", Reply.json({"error": {"message": "model not loaded"}}, status=400), _answer("ok")
+    )
+    out, err = _run(session, "one\rtwo\r\x04")
+    assert "model not loaded" in err
+    assert out == "ok\n"
+
+
+def test_ctrl_c_mid_stream_keeps_what_arrived_and_continue_resumes(
+    chat: tuple[ScriptedServer, Session],
+) -> None:
+    server, session = chat
+    steps = llamacpp_stream(["<|channel|>final<|message|>", "Half"], done=False)[:-1]  # no finish event
+    server.script(
+        "/v1/completions",
+        Reply.sse([*steps, PingUntilGone(limit=5)]),
+        Reply.sse(llamacpp_stream([" and the rest."])),
+    )
+    main = threading.get_ident()
+
+    def interrupt() -> None:
+        signal.pthread_kill(main, signal.SIGINT)
+
+    timer = threading.Timer(1.0, interrupt)
+    timer.start()
+    try:
+        out, err = _run(session, "tell me\r\x04")
+    finally:
+        timer.cancel()
+    assert out.startswith("Half")
+    assert "/continue" in err
+    last = session.history[-1]
+    assert last.text == "Half" and "incomplete" in last.notes
+    # the cut-off answer is never replayed as complete: /continue resumes it as a prefill
+    out, _ = _run(session, "/continue\r\x04")
+    prompt_ids = server.requests[-1].json()["prompt"]
+    from gptoss_cli.harmony import get_tokenizer
+
+    assert get_tokenizer().decode(prompt_ids).endswith("<|start|>assistant<|channel|>final<|message|>Half")
+    assert session.history[-1].text == "Half and the rest."
+    assert "incomplete" not in session.history[-1].notes
+
+
+def test_unfence() -> None:
+    assert unfence('"""\na\nb\n"""') == "a\nb"
+    assert unfence("plain") == "plain"
+
+
+def test_completion_of_commands() -> None:
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from gptoss_cli.ui.repl import SlashCompleter
+
+    names = [c.text for c in SlashCompleter().get_completions(Document("/re"), CompleteEvent())]
+    assert names == ["/reasoning", "/retry"]
+    choices = [c.text for c in SlashCompleter().get_completions(Document("/reasoning h"), CompleteEvent())]
+    assert choices == ["high"]
+
+
+assert os.name == "posix"
