@@ -325,6 +325,7 @@ class Session:
         self.settings = settings
         self.history: list[Message] = list(history)
         self.results: list[TurnResult] = []
+        self.tool_log: list[dict[str, Any]] = []  # every tool call, its approval decision and result
 
     def prompt_pieces(self, *, prefill: Message | None = None) -> list[Piece]:
         return build_prompt(self.settings.prefix(), self.history, prefill=prefill)

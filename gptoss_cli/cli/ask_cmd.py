@@ -13,21 +13,30 @@ from . import app
 from .common import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
+    BrowserOpt,
     ConfigOpt,
+    FunctionsOpt,
     KindOpt,
+    MaxStepsOpt,
     ModelOpt,
     NoLogOpt,
     OptionOpt,
     ProfileOpt,
+    PythonToolOpt,
     ReasoningOpt,
     ShowReasoningOpt,
     StatsOpt,
     SystemOpt,
+    ToolFlags,
+    ToolsOpt,
+    YesOpt,
+    build_tools,
     open_session,
     persistence_for,
     read_stdin_if_piped,
     server_flags,
     split_options,
+    with_tools,
 )
 
 _CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.S)
@@ -51,6 +60,12 @@ def ask(
     stats: StatsOpt = False,
     no_log: NoLogOpt = False,
     cont: Annotated[bool, typer.Option("-c", "--continue", help="Continue the last conversation.")] = False,
+    tools: ToolsOpt = None,
+    functions: FunctionsOpt = None,
+    python: PythonToolOpt = False,
+    browser: BrowserOpt = False,
+    yes: YesOpt = False,
+    max_steps: MaxStepsOpt = 10,
     cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
@@ -60,7 +75,10 @@ def ask(
     config: ConfigOpt = None,
 ) -> None:
     """Ask one question; the final answer goes to stdout, nothing else."""
+    from ..agent import Run
     from ..errors import GptossError, UsageError
+    from ..tools.calls import Approver
+    from ..ui.approval import line_asker
     from ..ui.stream import StreamView, ViewOptions
 
     piped = read_stdin_if_piped()
@@ -81,7 +99,12 @@ def ask(
         from .persist import history_of
 
         session.history = history_of(persistence.load(cid) if cid is not None else persistence.load_last())
-    turn = session.ask(text)
+    registry = build_tools(
+        ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
+    )
+    with_tools(session, registry)
+    asker = line_asker(sys.stdin, sys.stderr) if sys.stdin.isatty() else None
+    turn = Run(session, session.ask(text), registry, Approver(assume_yes=yes, ask=asker), max_steps)
     quiet = as_json or extract or no_stream
     view = StreamView(
         ViewOptions(
@@ -104,6 +127,9 @@ def ask(
             sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
         persistence.autosave(session)
         raise
+    finally:
+        if registry is not None:
+            registry.close()
     persistence.autosave(session)
     result = turn.result
     assert result is not None
@@ -137,13 +163,22 @@ def _exit_for(result: Any) -> None:
     raise GptossError("the model gave no final answer", hint="try --show-reasoning to see what it did")
 
 
+def _this_request(history: list[Any]) -> list[Any]:
+    """The messages after the last user message: everything this request produced."""
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].author.role.value == "user":
+            return history[i + 1 :]
+    return history
+
+
 def _result_json(session: Any, result: Any) -> dict[str, Any]:
     usage = result.usage
     return {
         "final": result.final_text,
         "reasoning": result.reasoning_text,
-        "tool_calls": [{"recipient": m.recipient, "arguments": m.text} for m in result.tool_calls],
-        "messages": [m.to_dict() for m in result.messages],
+        "tool_calls": list(session.tool_log)
+        or [{"recipient": m.recipient, "arguments": m.text} for m in result.tool_calls],
+        "messages": [m.to_dict() for m in _this_request(session.history)],
         "usage": None
         if usage is None
         else {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -13,6 +14,7 @@ from ..errors import UsageError
 from ..session import ChatSettings, Session, Target
 
 if TYPE_CHECKING:
+    from ..tools.registry import Registry
     from .persist import StorePersistence
 
 # Flags shared by every command that talks to a server (ask, chat, replay).
@@ -37,6 +39,64 @@ OptionOpt = Annotated[
 ShowReasoningOpt = Annotated[bool, typer.Option("--show-reasoning", help="Show reasoning (dim, on stderr).")]
 StatsOpt = Annotated[bool, typer.Option("--stats", help="Timings and token counts on stderr.")]
 NoLogOpt = Annotated[bool, typer.Option("-n", "--no-log", help="Do not save the conversation.")]
+ToolsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--tools", help="Enable the tools declared in a TOML/JSON file (repeatable)."),
+]
+FunctionsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--functions", help="Python file whose functions become tools (repeatable)."),
+]
+PythonToolOpt = Annotated[
+    bool, typer.Option("--python", help="Enable the built-in python tool (a separate, stateful process).")
+]
+BrowserOpt = Annotated[bool, typer.Option("--browser", help="Enable the built-in browser tool (open, find).")]
+YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run tool calls without asking.")]
+MaxStepsOpt = Annotated[int, typer.Option("--max-steps", help="Most tool calls for one request.")]
+
+
+@dataclass(frozen=True)
+class ToolFlags:
+    """What the tool flags asked for."""
+
+    files: tuple[str, ...] = ()
+    functions: tuple[str, ...] = ()
+    python: bool = False
+    browser: bool = False
+    yes: bool = False
+    max_steps: int = 10
+
+
+def build_tools(flags: ToolFlags) -> Registry | None:
+    """The tools a command offers the model, or None when there are none."""
+    from ..tools.declare import load_functions_file, load_tool_file
+    from ..tools.registry import Registry
+
+    registry = Registry()
+    for path in flags.files:
+        for namespace in load_tool_file(path):
+            registry.add(namespace)
+    for path in flags.functions:
+        registry.add(load_functions_file(path))
+    if flags.python:
+        from ..tools.python_tool import python_namespace
+
+        registry.add(python_namespace())
+    if flags.browser:
+        from ..tools.browser import browser_namespace
+
+        registry.add(browser_namespace())
+    return registry or None
+
+
+def with_tools(session: Session, registry: Registry | None) -> None:
+    """Declare the registry's tools in the session's system and developer messages."""
+    if registry is not None:
+        session.settings = replace(
+            session.settings,
+            function_tools=registry.developer_namespaces(),
+            builtin_tools=registry.system_namespaces(),
+        )
 
 
 def server_flags(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..config.resolve import Settings
 from ..harmony import Conversation, Message, Role
@@ -64,6 +65,7 @@ class StorePersistence:
         self.store = store or Store()
         self.record: Record | None = None
         self.earlier_turns: tuple[Turn, ...] = ()  # turns of a loaded conversation
+        self.earlier_calls: list[Any] = []
 
     def _record(self, session: Session) -> Record:
         messages = session.messages()
@@ -77,7 +79,10 @@ class StorePersistence:
             reasoning_effort=session.settings.reasoning.value.lower(),
             options=dict(session.target.call_options),
         )
-        meta = replace(record.meta, turns=(*self.earlier_turns, *turns))
+        extra = dict(record.meta.extra)
+        if session.tool_log:
+            extra["tool_calls"] = [*self.earlier_calls, *session.tool_log]
+        meta = replace(record.meta, turns=(*self.earlier_turns, *turns), extra=extra)
         return replace(record, conversation=Conversation.from_messages(messages), meta=meta)
 
     def autosave(self, session: Session) -> Path | None:
@@ -108,6 +113,8 @@ class StorePersistence:
     def _adopt(self, record: Record) -> list[Message]:
         self.record = record
         self.earlier_turns = record.meta.turns
+        calls = record.meta.extra.get("tool_calls")
+        self.earlier_calls = list(calls) if isinstance(calls, list) else []
         return mark_incomplete(record)
 
 

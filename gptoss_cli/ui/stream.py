@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from ..agent import ToolResultEvent
 from ..harmony import ContentDelta, HeaderEvent, MessageDone
 from ..session import Notice, RawText, SessionEvent, TurnEnd, TurnResult
 
@@ -106,7 +107,7 @@ class StreamView:
         self._last_indicator = 0.0
         self._started = False
 
-    def handle(self, event: SessionEvent) -> None:
+    def handle(self, event: SessionEvent | ToolResultEvent | object) -> None:
         if isinstance(event, ContentDelta):
             self._delta(event)
         elif isinstance(event, RawText):
@@ -120,6 +121,20 @@ class StreamView:
             self.err.write(f"gptoss: note: {event.text}\n", "2")
         elif isinstance(event, TurnEnd):
             self._end(event.result)
+        elif isinstance(event, ToolResultEvent):
+            self._tool_result(event)
+
+    def _tool_result(self, event: ToolResultEvent) -> None:
+        if self.options.raw:
+            return
+        record = event.record
+        first = record.output.strip().splitlines()[0] if record.output.strip() else ""
+        if len(first) > 100:
+            first = first[:100] + "…"
+        mark = "✗" if record.error else "←"
+        self.err.write(
+            f"{mark} {record.recipient} [{record.decision}] {first}\n", "31" if record.error else "2"
+        )
 
     def _header(self, event: HeaderEvent) -> None:
         self._channel, self._recipient = event.channel, event.recipient

@@ -1,0 +1,43 @@
+"""Asking the user whether a tool call may run."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from ..tools.calls import AskFn, Decision
+
+_ANSWERS: dict[str, Decision] = {"y": "yes", "yes": "yes", "a": "always", "always": "always"}
+
+
+def _question(recipient: str, arguments: str) -> str:
+    shown = arguments.strip()
+    if len(shown) > 400:
+        shown = shown[:400] + "…"
+    return f"run {recipient} {shown}? [y]es / [N]o / [a]lways for this tool: "
+
+
+def line_asker(stdin: TextIO, stderr: TextIO) -> AskFn:
+    """Ask on the terminal with plain lines (``ask`` with a terminal on stdin)."""
+
+    def ask(recipient: str, arguments: str) -> Decision:
+        stderr.write("\n" + _question(recipient, arguments))
+        stderr.flush()
+        return _ANSWERS.get(stdin.readline().strip().lower(), "no")
+
+    return ask
+
+
+def prompt_asker(input: Any = None, output: Any = None) -> AskFn:
+    """Ask with prompt_toolkit (the chat), on the same input and output as the chat's prompt."""
+    from prompt_toolkit import PromptSession
+
+    session: PromptSession[str] = PromptSession(input=input, output=output)
+
+    def ask(recipient: str, arguments: str) -> Decision:
+        try:
+            answer = session.prompt(_question(recipient, arguments))
+        except (EOFError, KeyboardInterrupt):
+            return "no"
+        return _ANSWERS.get(answer.strip().lower(), "no")
+
+    return ask
