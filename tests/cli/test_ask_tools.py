@@ -44,7 +44,10 @@ def _tool_file(tmp_path: Path, body: str, approve: str = "auto", timeout: float 
     return toml
 
 
-WEATHER = 'import json, sys\nargs = json.load(sys.stdin)\nprint(json.dumps({"city": args["city"], "sky": "sunny"}))\n'
+WEATHER = (
+    "import json, sys\nargs = json.load(sys.stdin)\n"
+    'print(json.dumps({"city": args["city"], "sky": "sunny"}))\n'
+)
 
 
 def _prompt(server: ScriptedServer, i: int = -1) -> str:
@@ -67,12 +70,12 @@ def test_five_line_toml_tool_round_trip(scripted_server: ScriptedServer, tmp_pat
     assert "Calls to these tools must go to the commentary channel: 'functions'." in first
     # the call ends with <|call|>, the result comes back from the tool, the chain of thought is kept
     assert (
-        '<|start|>assistant to=functions.get_weather<|channel|>commentary <|constrain|>json<|message|>{"city": "Paris"}<|call|>'
-        in second
+        "<|start|>assistant to=functions.get_weather<|channel|>commentary <|constrain|>json"
+        '<|message|>{"city": "Paris"}<|call|>' in second
     )
     assert (
-        '<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>{"city": "Paris", "sky": "sunny"}<|end|>'
-        in second
+        "<|start|>functions.get_weather to=assistant<|channel|>commentary"
+        '<|message|>{"city": "Paris", "sky": "sunny"}<|end|>' in second
     )
     assert "Need the weather. Call the tool." in second
     assert "functions.get_weather" in result.stderr
