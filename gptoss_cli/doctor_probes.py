@@ -61,7 +61,7 @@ from gptoss_cli.servers import ServerProfile
 
 #: The literal special-token text placed in the plain probe's user message.
 LITERAL = "<|end|>"
-PLAIN_MAX_TOKENS = 32
+PLAIN_MAX_TOKENS = 16
 NATURAL_MAX_TOKENS = 32
 END_OF_GENERATION = (RETURN, CALL, ENDOFTEXT)
 TERMINATOR_TEXT = {RETURN: "<|return|>", CALL: "<|call|>"}

@@ -23,7 +23,7 @@ VLLM_MODEL = "openai/gpt-oss-20b"
 PLAIN = plain_prompt()
 FORCED_RETURN: Forced = forced(RETURN)
 FORCED_CALL: Forced = forced(CALL)
-RANDOM = [" Sudden", "ly", ":[[", " sch", "lech", " jong", "ens", " arroz"] * 4
+RANDOM = [" Sudden", "ly", ":[[", " sch", "lech", " jong", "ens", " arroz"] * 2
 
 
 def models_list(*names: str, owned_by: str = "vllm") -> dict[str, Any]:

@@ -116,7 +116,7 @@ def test_good_llamacpp(scripted_server: ScriptedServer) -> None:
 
     plain, ret, call, bare = posts(scripted_server)
     assert plain["prompt"] == list(PLAIN.ids)
-    assert "grammar" not in plain and plain["max_tokens"] == 32
+    assert "grammar" not in plain and plain["max_tokens"] == 16
     assert ret["prompt"] == list(forced_prompt(tools=False).ids)
     assert ret["grammar"] == FORCED_RETURN.fields["grammar"] and ret["logit_bias"] == {
         "200012": False,
@@ -322,7 +322,7 @@ def test_ollama_raw_generate(scripted_server: ScriptedServer) -> None:
     assert "Ollama never says which terminator" in report.check(CALL_ENDS).detail
     plain = posts(scripted_server)[0]
     assert plain["raw"] is True and plain["model"] == "gpt-oss:20b"
-    assert plain["prompt"] == PLAIN.text and plain["options"]["num_predict"] == 32
+    assert plain["prompt"] == PLAIN.text and plain["options"]["num_predict"] == 16
 
 
 def test_ollama_0_30_drops_control_tokens(scripted_server: ScriptedServer) -> None:
