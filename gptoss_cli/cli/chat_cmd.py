@@ -11,20 +11,29 @@ from . import app
 from .common import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
+    BrowserOpt,
     ConfigOpt,
+    FunctionsOpt,
     KindOpt,
+    MaxStepsOpt,
     ModelOpt,
     NoLogOpt,
     OptionOpt,
     ProfileOpt,
+    PythonToolOpt,
     ReasoningOpt,
     ShowReasoningOpt,
     StatsOpt,
     SystemOpt,
+    ToolFlags,
+    ToolsOpt,
+    YesOpt,
+    build_tools,
     open_session,
     persistence_for,
     server_flags,
     split_options,
+    with_tools,
 )
 from .persist import history_of
 
@@ -38,6 +47,12 @@ def chat(
     show_reasoning: ShowReasoningOpt = False,
     stats: StatsOpt = False,
     no_log: NoLogOpt = False,
+    tools: ToolsOpt = None,
+    functions: FunctionsOpt = None,
+    python: PythonToolOpt = False,
+    browser: BrowserOpt = False,
+    yes: YesOpt = False,
+    max_steps: MaxStepsOpt = 10,
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -48,6 +63,7 @@ def chat(
     """Chat in the terminal (/help lists the slash commands)."""
     from ..errors import UsageError
     from ..paths import data_dir
+    from ..tools.calls import Approver
     from ..ui.repl import Repl
     from ..ui.stream import ViewOptions
 
@@ -65,6 +81,10 @@ def chat(
     persistence = persistence_for(settings)
     if file is not None:
         session.history = history_of(persistence.load(file))
+    registry = build_tools(
+        ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
+    )
+    with_tools(session, registry)
     repl = Repl(
         session,
         ViewOptions(
@@ -75,5 +95,12 @@ def chat(
         ),
         persistence,
         history_file=data_dir() / "prompt-history.txt",
+        tools=registry,
+        approver=Approver(assume_yes=True) if yes else None,
+        max_steps=max_steps,
     )
-    repl.run()
+    try:
+        repl.run()
+    finally:
+        if repl.tools is not None:
+            repl.tools.close()

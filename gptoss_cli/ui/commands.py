@@ -216,6 +216,28 @@ def _set(repl: Repl, args: list[str], rest: str) -> None:
     repl.say(f"{key} = {parse_option_value(value)!r}")
 
 
+@command("tools", "/tools [FILE]", "list the tools, or enable those declared in FILE")
+def _tools(repl: Repl, args: list[str], rest: str) -> None:
+    if rest:
+        from ..tools.declare import load_tool_file
+        from ..tools.registry import Registry
+
+        registry = Registry()
+        for namespace in load_tool_file(rest):
+            registry.add(namespace)
+        repl.use_tools(registry)
+    if not repl.tools:
+        repl.say(
+            "no tools (start with --tools FILE, --functions FILE.py, --python or --browser, or /tools FILE)"
+        )
+        return
+    lines = [
+        f"  {name}  [{tool.approve}]  {tool.description.splitlines()[0] if tool.description else ''}"
+        for name, tool in repl.tools.tools()
+    ]
+    repl.say("tools:\n" + "\n".join(lines))
+
+
 @command("exit", "/exit", "leave (Ctrl-D too)")
 def _exit(repl: Repl, args: list[str], rest: str) -> object:
     return EXIT

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,9 +20,13 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
+from ..agent import Run
 from ..errors import GptossError
 from ..session import Session, Turn
+from ..tools.calls import Approver
+from ..tools.registry import Registry
 from . import commands
+from .approval import prompt_asker
 from .commands import EXIT, REGISTRY, Persistence
 from .stream import StreamView, ViewOptions
 
@@ -96,8 +101,14 @@ class Repl:
         output: Any = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        tools: Registry | None = None,
+        approver: Approver | None = None,
+        max_steps: int = 10,
     ) -> None:
         self.session = session
+        self.tools = tools
+        self.max_steps = max_steps
+        self.approver = approver or Approver(ask=prompt_asker(input, output))
         self.view_options = view_options
         self.persistence = persistence
         self.stdout = stdout or sys.stdout
@@ -152,8 +163,22 @@ class Repl:
             except GptossError as exc:
                 self.say(f"gptoss: error: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
 
-    def stream(self, turn: Turn) -> None:
-        """Show one turn; Ctrl-C stops it, an error ends it; either way what arrived is kept."""
+    def use_tools(self, registry: Registry) -> None:
+        """Offer these tools (from now on, in every prompt)."""
+        if self.tools is None:
+            self.tools = registry
+        else:
+            for namespace in registry.namespaces.values():
+                self.tools.add(namespace)
+        self.session.settings = replace(
+            self.session.settings,
+            function_tools=self.tools.developer_namespaces(),
+            builtin_tools=self.tools.system_namespaces(),
+        )
+
+    def stream(self, first: Turn) -> None:
+        """Show one request with its tool rounds; Ctrl-C stops it, an error ends it; what arrived is kept."""
+        turn = Run(self.session, first, self.tools, self.approver, self.max_steps)
         view = StreamView(self.view_options, stdout=self.stdout, stderr=self.stderr)
         try:
             for event in turn:

@@ -186,3 +186,29 @@ def test_completion_of_commands() -> None:
 
 
 assert os.name == "posix"
+
+
+def test_tools_in_the_chat_with_approval(chat: tuple[ScriptedServer, Session], tmp_path: Path) -> None:
+    import sys
+
+    server, session = chat
+    script = tmp_path / "echo.py"
+    script.write_text("import json, sys\nprint(json.dumps(json.load(sys.stdin)))\n")
+    tools = tmp_path / "tools.toml"
+    tools.write_text(f'[tools.echo]\ndescription = "Echo"\ncommand = ["{sys.executable}", "echo.py"]\n')
+    call = ["<|channel|>commentary to=functions.echo <|constrain|>json<|message|>", '{"x": 1}']
+    server.script(
+        "/v1/completions",
+        Reply.sse(llamacpp_stream(call)),
+        _answer("done"),
+        Reply.sse(llamacpp_stream(call)),
+        _answer("done again"),
+    )
+    # y approves the first call; n declines the second
+    out, err = _run(session, f"/tools {tools}\rfirst\ry\rsecond\rn\r/tools\r\x04")
+    assert out == "done\ndone again\n"
+    assert "functions.echo" in err and "[ask]" in err
+    tool_messages = [m.text for m in session.history if m.author.role is Role.TOOL]
+    assert tool_messages[0] == '{"x": 1}'
+    assert "declined" in tool_messages[1]
+    assert [r["decision"] for r in session.tool_log] == ["yes", "no"]
