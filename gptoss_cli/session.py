@@ -33,6 +33,7 @@ from .harmony import (
     pieces_to_text,
     pieces_to_tokens,
 )
+from .harmony.formats import developer_message
 from .harmony.history import INCOMPLETE, for_prompt, is_incomplete, neutralize
 from .harmony.render import Piece
 from .harmony.types import DEFAULT_IDENTITY, DEFAULT_KNOWLEDGE_CUTOFF
@@ -50,6 +51,8 @@ class ChatSettings:
     instructions: str | None = None
     function_tools: tuple[ToolNamespaceConfig, ...] = ()
     builtin_tools: tuple[ToolNamespaceConfig, ...] = ()
+    response_format: tuple[str, Mapping[str, Any], str | None] | None = None
+    """Structured output: (name, JSON Schema, description)."""
 
     def system_message(self, today: dt.date | None = None) -> Message:
         date = self.date if self.date is not None else (today or dt.date.today()).isoformat()
@@ -64,12 +67,10 @@ class ChatSettings:
         return Message.from_role_and_content(Role.SYSTEM, content)
 
     def developer_message(self) -> Message | None:
-        if self.instructions is None and not self.function_tools:
-            return None
         content = DeveloperContent(instructions=self.instructions)
         if self.function_tools:
             content = content.with_tools(*self.function_tools)
-        return Message.from_role_and_content(Role.DEVELOPER, content)
+        return developer_message(content, self.response_format)
 
     def prefix(self, today: dt.date | None = None) -> list[Message]:
         dev = self.developer_message()

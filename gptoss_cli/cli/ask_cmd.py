@@ -24,6 +24,7 @@ from .common import (
     ProfileOpt,
     PythonToolOpt,
     ReasoningOpt,
+    SchemaOpt,
     ShowReasoningOpt,
     StatsOpt,
     SystemOpt,
@@ -31,6 +32,8 @@ from .common import (
     ToolsOpt,
     YesOpt,
     build_tools,
+    check_structured,
+    load_schema,
     open_session,
     persistence_for,
     read_stdin_if_piped,
@@ -66,6 +69,7 @@ def ask(
     browser: BrowserOpt = False,
     yes: YesOpt = False,
     max_steps: MaxStepsOpt = 10,
+    schema: SchemaOpt = None,
     cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
@@ -103,6 +107,11 @@ def ask(
         ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
     )
     with_tools(session, registry)
+    response_format = load_schema(schema) if schema is not None else None
+    if response_format is not None:
+        from dataclasses import replace
+
+        session.settings = replace(session.settings, response_format=response_format)
     asker = line_asker(sys.stdin, sys.stderr) if sys.stdin.isatty() else None
     turn = Run(session, session.ask(text), registry, Approver(assume_yes=yes, ask=asker), max_steps)
     quiet = as_json or extract or no_stream
@@ -133,8 +142,19 @@ def ask(
     persistence.autosave(session)
     result = turn.result
     assert result is not None
+    parsed: Any = None
+    schema_error: GptossError | None = None
+    if response_format is not None and result.outcome == "final":
+        try:
+            parsed = check_structured(result.final_text, response_format[1])
+        except GptossError as exc:
+            schema_error = exc
     if as_json:
-        sys.stdout.write(json.dumps(_result_json(session, result), ensure_ascii=False, indent=2) + "\n")
+        data = _result_json(session, result)
+        if response_format is not None:
+            data["parsed"] = parsed
+            data["schema_error"] = str(schema_error) if schema_error else None
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     elif extract:
         match = _CODE_BLOCK.search(result.final_text)
         sys.stdout.write((match.group(1) if match else result.final_text).rstrip("\n") + "\n")
@@ -145,6 +165,8 @@ def ask(
 
         sys.stderr.write(format_stats(result) + "\n")
     _exit_for(result)
+    if schema_error is not None:
+        raise schema_error
 
 
 def _exit_for(result: Any) -> None:

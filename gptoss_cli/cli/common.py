@@ -53,6 +53,60 @@ PythonToolOpt = Annotated[
 BrowserOpt = Annotated[bool, typer.Option("--browser", help="Enable the built-in browser tool (open, find).")]
 YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run tool calls without asking.")]
 MaxStepsOpt = Annotated[int, typer.Option("--max-steps", help="Most tool calls for one request.")]
+SchemaOpt = Annotated[
+    str | None, typer.Option("--schema", help="Structured output: a JSON Schema (a file, or inline JSON).")
+]
+
+
+def load_schema(value: str) -> tuple[str, dict[str, Any], str | None]:
+    """``--schema FILE|JSON`` as (format name, schema, description)."""
+    import json
+    from pathlib import Path
+
+    from ..errors import UsageError
+
+    text, name = value, "response"
+    if not value.lstrip().startswith("{"):
+        path = Path(value).expanduser()
+        try:
+            text, name = path.read_text(encoding="utf-8"), path.stem
+        except OSError as exc:
+            raise UsageError(f"{value}: cannot read the schema ({exc.strerror or exc})") from None
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = value if text is not value else "--schema"
+        raise UsageError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if not isinstance(schema, dict):
+        raise UsageError("--schema: a JSON Schema must be an object")
+    from ..tools.calls import invalid_schema
+
+    problem = invalid_schema(schema)
+    if problem is not None:
+        raise UsageError(f"--schema: not a valid JSON Schema: {problem}")
+    title = schema.get("title")
+    description = schema.get("description")
+    return (
+        (str(title) if isinstance(title, str) and title.isidentifier() else name),
+        schema,
+        (str(description) if isinstance(description, str) else None),
+    )
+
+
+def check_structured(text: str, schema: dict[str, Any]) -> Any:
+    """The parsed structured answer, or a GptossError saying how it misses the schema."""
+    from ..errors import GptossError
+    from ..harmony.formats import answer_json
+    from ..tools.calls import schema_problem
+
+    try:
+        value = answer_json(text)
+    except ValueError as exc:
+        raise GptossError(f"the answer is not JSON ({exc})", hint="the schema asked for JSON") from None
+    problem = schema_problem(value, schema)
+    if problem is not None:
+        raise GptossError(f"the answer does not match the schema: {problem}")
+    return value
 
 
 @dataclass(frozen=True)

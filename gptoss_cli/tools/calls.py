@@ -86,6 +86,17 @@ def parse_arguments(text: str, schema: Mapping[str, Any] | None) -> tuple[Any, s
     return value, None
 
 
+def invalid_schema(schema: Mapping[str, Any]) -> str | None:
+    """Why ``schema`` is not a valid JSON Schema, or None."""
+    import jsonschema
+
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.exceptions.SchemaError as exc:
+        return str(exc.message)
+    return None
+
+
 def schema_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
     """The first way ``value`` breaks ``schema`` (JSON Schema), or None."""
     import jsonschema

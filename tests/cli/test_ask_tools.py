@@ -182,3 +182,37 @@ def test_bad_tool_file_is_one_line(tmp_path: Path) -> None:
     bad.write_text('[tools.x]\ndescription = "d"\n')
     result = run(["ask", "q", "--tools", str(bad), "--base-url", "http://127.0.0.1:9", "--kind", "llamacpp"])
     assert result.code == 1 and "command" in result.stderr and result.stderr.count("\n") == 1
+
+
+SCHEMA = (
+    '{"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}}},'
+    ' "required": ["items"]}'
+)
+
+
+def test_structured_output(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    good = ["<|channel|>final<|message|>", '{"items": ["milk", "eggs"]}']
+    args = _script(scripted_server, good)
+    schema_file = tmp_path / "shopping_list.json"
+    schema_file.write_text(SCHEMA)
+    result = run(["ask", "list", "--schema", str(schema_file), "--json", *args])
+    assert result.code == 0, result.stderr
+    assert json.loads(result.out)["parsed"] == {"items": ["milk", "eggs"]}
+    prompt = _prompt(scripted_server)
+    assert "# Response Formats\n\n## shopping_list\n\n{" in prompt
+
+
+def test_structured_output_mismatch_is_exit_1(scripted_server: ScriptedServer) -> None:
+    bad = ["<|channel|>final<|message|>", '{"things": 1}']
+    args = _script(scripted_server, bad)
+    result = run(["ask", "list", "--schema", SCHEMA, *args])
+    assert result.code == 1
+    assert result.out == '{"things": 1}\n'
+    assert "does not match the schema" in result.stderr and "'items' is a required property" in result.stderr
+
+
+def test_invalid_schema_is_one_line() -> None:
+    result = run(
+        ["ask", "q", "--schema", '{"type": 12}', "--base-url", "http://127.0.0.1:9", "--kind", "llamacpp"]
+    )
+    assert result.code == 1 and "not a valid JSON Schema" in result.stderr
