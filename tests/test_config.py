@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -451,6 +452,7 @@ def test_the_api_key_is_redacted_everywhere(home: Path, monkeypatch: pytest.Monk
     assert "LAB_KEY" in repr(s.api_key)  # the variable's name is fine to show
     with pytest.raises(TypeError):
         pickle.dumps(s.api_key)
+    assert KEY not in repr(dataclasses.asdict(s))  # asdict deep-copies: the Secret survives it, redacted
 
 
 # ------------------------------------------------------------------------------------------ get/set
@@ -478,6 +480,14 @@ def test_get_value(home: Path) -> None:
         get_value(config, "profiles.nope.model")
     with pytest.raises(ConfigError, match="not a valid key"):
         get_value(config, "prompt..x")
+
+
+def test_format_value_for_config_get() -> None:
+    assert cfg.format_value(None) == ""
+    assert cfg.format_value("x") == '"x"'
+    assert cfg.format_value(True) == "true"
+    assert cfg.format_value({"a": [1, "b"], "c d": {}}) == '{ a = [1, "b"], "c d" = {} }'
+    assert cfg.format_value("two\nlines") == '"""\ntwo\nlines"""'
 
 
 def test_set_edits_in_place_and_keeps_comments(home: Path) -> None:
@@ -714,3 +724,40 @@ def test_in_place_edits_give_exactly_the_intended_data(doc: dict[str, Any], data
     if edited is not None:
         assert tomllib.loads(edited) == new_doc
         assert edited.startswith("# header comment\n")
+
+
+def test_windows_line_endings_keep_lines_right(home: Path) -> None:
+    error = error_for(home, '[prompt]\r\n# note\r\nreasoning = "x"\r\n')
+    assert (error.key, error.line) == ("prompt.reasoning", 3)
+    write(home, '[prompt]\r\nreasoning = "low"  # mine\r\n')
+    set_value("prompt.reasoning", "high")
+    assert (home / "config.toml").read_bytes() == b'[prompt]\r\nreasoning = "high"  # mine\r\n'
+
+
+def test_an_unquoted_toml_date_is_accepted_for_prompt_date(home: Path) -> None:
+    write(home, "[prompt]\ndate = 2025-08-05\n")
+    assert load_config().prompt.date == "2025-08-05"
+
+
+def test_every_gptoss_variable_is_read(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(home, FILE)
+    values = {
+        "GPTOSS_PROFILE": "bare",
+        "GPTOSS_BASE_URL": "https://b.example",
+        "GPTOSS_MODEL": "m",
+        "GPTOSS_KIND": "ollama",
+        "GPTOSS_REASONING": "high",
+        "GPTOSS_API_KEY": KEY,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    s = resolve()
+    assert (s.profile_name, s.profile.base_url, s.profile.model, s.profile.kind, s.prompt.reasoning) == (
+        "bare",
+        "https://b.example",
+        "m",
+        "ollama",
+        "high",
+    )
+    assert s.api_key is not None and s.api_key.reveal() == KEY
+    assert set(values) <= set(cfg.ENV_VARS)

@@ -170,7 +170,11 @@ def _lookup(data: Mapping[str, Any], path: KeyPath) -> Any:
 
 
 def format_value(value: Any) -> str:
-    """A value as TOML writes it on the right of ``=`` (tables inline, long strings multi-line)."""
+    """A value as TOML writes it on the right of ``=`` (tables inline, multi-line strings as such).
+
+    ``None`` (an unset key, as :func:`get_value` returns it; TOML has no null) gives ``""``."""
+    if value is None:
+        return ""
     if isinstance(value, dict):
         if not value:
             return "{}"

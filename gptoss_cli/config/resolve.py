@@ -115,8 +115,14 @@ class Secret:
     def __hash__(self) -> int:
         return hash((self._value, self.source))
 
+    def __copy__(self) -> Secret:
+        return self  # immutable: dataclasses.asdict and deepcopy may share it
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
+
     def __reduce__(self) -> Any:
-        raise TypeError("a Secret cannot be pickled")
+        raise TypeError("a Secret cannot be pickled")  # nor cached to disk by accident
 
 
 @dataclass(frozen=True)
