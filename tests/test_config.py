@@ -438,6 +438,12 @@ def test_missing_key_variables(home: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert "$LAB_KEY is not set" in str(info.value)
     with pytest.raises(UsageError, match=r"--api-key-env NOPE: \$NOPE is not set"):
         resolve({"api_key_env": "NOPE", "profile": "bare"})
+    shown = resolve(require_key=False)  # config show, --dry-run: say so instead of failing
+    assert shown.api_key is None
+    assert shown.sources["api_key"] == "missing: $LAB_KEY is not set"
+    assert (
+        resolve({"api_key_env": "NOPE"}, require_key=False).sources["api_key"] == "missing: $NOPE is not set"
+    )
 
 
 def test_the_api_key_is_redacted_everywhere(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -160,11 +160,15 @@ def _plain(section: Any) -> dict[str, Any]:
     return {f.name: getattr(section, f.name) for f in fields(section)}
 
 
-def resolve(flags: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None) -> Settings:
+def resolve(
+    flags: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None, require_key: bool = True
+) -> Settings:
     """The settings in force for the CLI's ``flags`` (see the module docstring for the order).
 
     Raises :class:`UsageError` for a bad flag value or an unknown ``--profile``, and
-    :class:`ConfigError` for a bad file, environment value or unknown ``GPTOSS_PROFILE``.
+    :class:`ConfigError` for a bad file, environment value or unknown ``GPTOSS_PROFILE``. An
+    ``api_key_env`` naming an unset variable is an error too, unless ``require_key`` is false
+    (``config show``, ``--dry-run``): then the key is None and ``sources["api_key"]`` says why.
     ``env`` defaults to ``os.environ``.
     """
     env = os.environ if env is None else env
@@ -182,7 +186,7 @@ def resolve(flags: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | 
     for key, value in given.items():
         if key in _TARGET:
             builder.set(_TARGET[key], value, f"flag {FLAG_NAMES[key]}", is_flag=True)
-    api_key = builder.api_key(given.get("api_key_env"))
+    api_key = builder.api_key(given.get("api_key_env"), required=require_key)
     return Settings(
         profile_name=builder.profile_name,
         profile=builder.sections["profile"],
@@ -268,11 +272,14 @@ class _Builder:
         self.sections[section] = replace(self.sections[section], **{key: checked})
         self.sources[target] = source
 
-    def api_key(self, flag_env: str | None) -> Secret | None:
+    def api_key(self, flag_env: str | None, *, required: bool) -> Secret | None:
         """--api-key-env > GPTOSS_API_KEY > the profile's api_key_env > OPENAI_API_KEY > none."""
         if flag_env is not None:
             value = self.env.get(flag_env)
             if not value:
+                if not required:
+                    self.sources["api_key"] = f"missing: ${flag_env} is not set"
+                    return None
                 raise UsageError(
                     f"--api-key-env {flag_env}: ${flag_env} is not set", hint=f"export {flag_env}=..."
                 )
@@ -283,6 +290,9 @@ class _Builder:
         if profile.api_key_env:
             value = self.env.get(profile.api_key_env)
             if not value:
+                if not required:
+                    self.sources["api_key"] = f"missing: ${profile.api_key_env} is not set"
+                    return None
                 path = ("profiles", self.profile_name, "api_key_env")
                 raise ConfigError(
                     f"${profile.api_key_env} is not set"
