@@ -104,7 +104,7 @@ def ask(
 
         session.history = history_of(persistence.load(cid) if cid is not None else persistence.load_last())
     registry = build_tools(
-        ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
+        ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps), settings
     )
     with_tools(session, registry)
     response_format = load_schema(schema) if schema is not None else None

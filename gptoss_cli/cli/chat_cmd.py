@@ -82,7 +82,7 @@ def chat(
     if file is not None:
         session.history = history_of(persistence.load(file))
     registry = build_tools(
-        ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
+        ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps), settings
     )
     with_tools(session, registry)
     repl = Repl(

@@ -121,25 +121,49 @@ class ToolFlags:
     max_steps: int = 10
 
 
-def build_tools(flags: ToolFlags) -> Registry | None:
-    """The tools a command offers the model, or None when there are none."""
-    from ..tools.declare import load_functions_file, load_tool_file
+def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry | None:
+    """The tools a command offers the model (config's and the flags'), or None when there are none."""
+    from ..tools.declare import load_functions_file, load_tool_file, namespaces_from
     from ..tools.registry import Registry
 
     registry = Registry()
+    builtins: dict[str, Any] = {}
+    if settings is not None:
+        base = settings.config_file.parent
+        for namespace in namespaces_from(
+            {"tools": settings.tools}, base=base, where=str(settings.config_file)
+        ):
+            registry.add(namespace)
+        builtins = settings.builtins
     for path in flags.files:
         for namespace in load_tool_file(path):
             registry.add(namespace)
     for path in flags.functions:
         registry.add(load_functions_file(path))
-    if flags.python:
+    if flags.python or builtins.get("python"):
         from ..tools.python_tool import python_namespace
 
-        registry.add(python_namespace())
-    if flags.browser:
+        registry.add(python_namespace(timeout=float(builtins.get("python_timeout", 120.0))))
+    if flags.browser or builtins.get("browser"):
         from ..tools.browser import browser_namespace
 
-        registry.add(browser_namespace())
+        registry.add(browser_namespace(search_command=builtins.get("search_command")))
+    if settings is not None:
+        for name, server in settings.mcp.items():
+            from ..tools.mcp_tools import mcp_namespace
+
+            registry.add(
+                mcp_namespace(
+                    name,
+                    command=server.get("command"),
+                    env=server.get("env"),
+                    url=server.get("url"),
+                    headers=server.get("headers"),
+                    namespace=server.get("namespace"),
+                    approve=server.get("approve", "ask"),
+                    timeout=float(server.get("timeout", 60.0)),
+                )
+            )
     return registry or None
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,12 @@ class Settings:
     sources: dict[str, str]
     """Dotted setting (``profile.model``, ``prompt.reasoning``, ``api_key``...) -> where its value came
     from: ``"default"``, ``"file PATH:LINE"``, ``"env NAME"`` or ``"flag --NAME"``."""
+    tools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[tools.NAME]`` from the file (function tools always offered)."""
+    mcp: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[mcp.NAME]`` from the file (MCP servers)."""
+    builtins: dict[str, Any] = field(default_factory=dict)
+    """``[builtins]`` from the file."""
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting as plain data, the API key redacted (for ``config show`` and ``--json``)."""
@@ -197,6 +203,9 @@ def resolve(
         config_file=file.path,
         config_file_exists=file.exists,
         sources=builder.sources,
+        tools=file.config.tools,
+        mcp=file.config.mcp,
+        builtins=file.config.builtins,
     )
 
 

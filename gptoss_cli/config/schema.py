@@ -117,6 +117,12 @@ class Config:
     history: HistoryConfig = field(default_factory=HistoryConfig)
     profiles: dict[str, ProfileConfig] = field(default_factory=dict)
     """Profiles from the file; the built-in ``default`` profile is added unless the file has one."""
+    tools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[tools.NAME]``: function tools always offered (keys as in a tool file)."""
+    mcp: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[mcp.NAME]``: MCP servers whose tools are always offered."""
+    builtins: dict[str, Any] = field(default_factory=dict)
+    """``[builtins]``: python, browser, python_timeout, search_command."""
 
     def profile_names(self) -> list[str]:
         """Every selectable profile: the built-in ``default`` and the file's, sorted."""
@@ -256,7 +262,29 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-_CHOICES = {"reasoning": REASONING_CHOICES, "kind": KIND_CHOICES, "color": COLOR_CHOICES}
+def _argv(value: Any) -> list[str]:
+    if isinstance(value, str) and value.strip():
+        import shlex
+
+        return shlex.split(value)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ValueError
+
+
+def _strings_table(value: Any) -> dict[str, str]:
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return dict(value)
+    raise ValueError
+
+
+APPROVE_CHOICES: tuple[str, ...] = ("ask", "auto")
+_CHOICES = {
+    "reasoning": REASONING_CHOICES,
+    "kind": KIND_CHOICES,
+    "color": COLOR_CHOICES,
+    "approve": APPROVE_CHOICES,
+}
 
 
 def _one_of(name: str) -> str:
@@ -290,6 +318,28 @@ FIELDS: Mapping[str, Field] = {
     "profiles.*.connect_timeout": Field("a positive number of seconds", _seconds, "seconds to connect"),
     "profiles.*.read_timeout": Field("a positive number of seconds", _seconds, "seconds between two reads"),
 }
+_ARGV = "a command: a list of strings (program and arguments), never run through a shell"
+TOOL_FIELDS: Mapping[str, Field] = {
+    "tools.*.description": Field("a string", _string, "what the tool does (the model reads it)"),
+    "tools.*.command": Field(_ARGV, _argv, "runs with the arguments as JSON on stdin; answers on stdout"),
+    "tools.*.parameters": Field("a table (a JSON Schema, or name = type)", _table, "the arguments"),
+    "tools.*.approve": Field(_one_of("approve"), _choice(APPROVE_CHOICES), "ask before each call, or not"),
+    "tools.*.timeout": Field("a positive number of seconds", _seconds, "seconds before the tool is stopped"),
+    "tools.*.cwd": Field("a directory", _string, "working directory (relative to the config file)"),
+    "tools.*.env": Field("a table of strings", _strings_table, "extra environment variables"),
+    "tools.*.namespace": Field("a name", _nonempty, "namespace (default functions)"),
+    "mcp.*.command": Field(_ARGV, _argv, "an MCP server started over stdio"),
+    "mcp.*.url": Field("an http:// or https:// URL", _url, "an MCP server over streamable HTTP"),
+    "mcp.*.namespace": Field("a name", _nonempty, "namespace for its tools (default: the server's name)"),
+    "mcp.*.approve": Field(_one_of("approve"), _choice(APPROVE_CHOICES), "ask before each call, or not"),
+    "mcp.*.env": Field("a table of strings", _strings_table, "environment for a stdio server"),
+    "mcp.*.headers": Field("a table of strings", _strings_table, "HTTP headers for a URL server"),
+    "mcp.*.timeout": Field("a positive number of seconds", _seconds, "seconds per call"),
+    "builtins.python": Field("true or false", _boolean, "offer the built-in python tool"),
+    "builtins.browser": Field("true or false", _boolean, "offer the built-in browser tool"),
+    "builtins.python_timeout": Field("a positive number of seconds", _seconds, "seconds per python call"),
+    "builtins.search_command": Field(_ARGV, _argv, "browser search: the query is its last argument"),
+}
 OPTION_VALUE = Field("a JSON-compatible value (no dates or times)", _json_value, "request field")
 SECTIONS = ("prompt", "display", "history")
 
@@ -300,6 +350,10 @@ def field_for(path: tuple[str, ...]) -> Field | None:
         return OPTION_VALUE
     if len(path) == 3 and path[0] == "profiles":
         return FIELDS.get(f"profiles.*.{path[2]}")
+    if len(path) == 3 and path[0] in ("tools", "mcp"):
+        return TOOL_FIELDS.get(f"{path[0]}.*.{path[2]}")
+    if len(path) == 2 and path[0] == "builtins":
+        return TOOL_FIELDS.get(".".join(path))
     return FIELDS.get(".".join(path))
 
 

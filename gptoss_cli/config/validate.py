@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import ConfigError
-from .schema import FIELDS, OPTION_VALUE, SECTIONS, Config, Field, ProfileConfig, describe
+from .schema import FIELDS, OPTION_VALUE, SECTIONS, TOOL_FIELDS, Config, Field, ProfileConfig, describe
 from .tomlscan import Scan
 
 __all__ = ["config_from_dict", "config_problems"]
@@ -119,7 +119,7 @@ def config_from_dict(
 
 def _check(data: Mapping[str, Any], file: str | None, where: Scan | None) -> tuple[Config, list[ConfigError]]:
     checker = _Checker(file, where)
-    top_known = ["default_profile", *SECTIONS, "profiles"]
+    top_known = ["default_profile", *SECTIONS, "profiles", "tools", "mcp", "builtins"]
     config = Config()
     for key, raw in data.items():
         if key == "default_profile":
@@ -132,6 +132,13 @@ def _check(data: Mapping[str, Any], file: str | None, where: Scan | None) -> tup
                 config = replace(config, **{key: replace(getattr(config, key), **values)})
         elif key == "profiles":
             config = replace(config, profiles=_profiles(checker, raw))
+        elif key == "tools":
+            config = replace(config, tools=_named_tables(checker, key, raw))
+        elif key == "mcp":
+            config = replace(config, mcp=_named_tables(checker, key, raw))
+        elif key == "builtins":
+            values = checker.section((key,), raw, _tool_keys("builtins."))
+            config = replace(config, builtins=values or {})
         else:
             checker.unknown((key,), top_known)
     if config.default_profile and config.profile(config.default_profile) is None:
@@ -143,6 +150,30 @@ def _check(data: Mapping[str, Any], file: str | None, where: Scan | None) -> tup
         )
     problems = sorted(checker.problems, key=lambda e: e.line or 0)
     return config, problems
+
+
+def _tool_keys(prefix: str) -> dict[str, Field]:
+    return {k[len(prefix) :]: f for k, f in TOOL_FIELDS.items() if k.startswith(prefix)}
+
+
+def _named_tables(checker: _Checker, key: str, raw: Any) -> dict[str, dict[str, Any]]:
+    """``[tools.NAME]`` or ``[mcp.NAME]`` tables, each checked key by key."""
+    if not isinstance(raw, dict):
+        checker.error((key,), f"expected tables [{key}.NAME], got {describe(raw)}")
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, table in raw.items():
+        values = checker.section((key, name), table, _tool_keys(f"{key}.*."))
+        if values is None:
+            continue
+        if key == "tools" and "command" not in table:
+            checker.error((key, name), "a tool needs a command", hint='command = ["program", "arg"]')
+            continue
+        if key == "mcp" and ("command" in table) == ("url" in table):
+            checker.error((key, name), "an MCP server needs a command or a url (one of them)")
+            continue
+        out[name] = values
+    return out
 
 
 def _profiles(checker: _Checker, raw: Any) -> dict[str, ProfileConfig]:

@@ -216,3 +216,27 @@ def test_invalid_schema_is_one_line() -> None:
         ["ask", "q", "--schema", '{"type": 12}', "--base-url", "http://127.0.0.1:9", "--kind", "llamacpp"]
     )
     assert result.code == 1 and "not a valid JSON Schema" in result.stderr
+
+
+def test_tools_declared_in_the_config(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    (tmp_path / "weather.py").write_text(WEATHER)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[tools.get_weather]\n"
+        'description = "Current weather for a city"\n'
+        f'command = ["{sys.executable}", "weather.py"]\n'
+        'parameters = { city = "string" }\n'
+        'approve = "auto"\n'
+    )
+    args = _script(scripted_server, CALL, FINAL)
+    result = run(["ask", "q", "--config", str(config), *args])
+    assert result.code == 0, result.stderr
+    assert '"sky": "sunny"' in _prompt(scripted_server, 1)
+
+
+def test_bad_tool_in_the_config_names_file_line_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[prompt]\nreasoning = "low"\n\n[tools.get_weather]\ncommand = 42\n')
+    result = run(["ask", "q", "--config", str(config), "--base-url", "http://127.0.0.1:9"])
+    assert result.code == 1
+    assert f"{config}:5" in result.stderr and "tools.get_weather.command" in result.stderr
