@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         config_cmd,
         doctor_cmd,
         harmony_cmds,
+        replay_cmd,
+        show_cmd,
     )
 
     try:

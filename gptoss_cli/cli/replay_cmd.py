@@ -1,0 +1,221 @@
+"""``gptoss replay``: saved conversations' user turns asked again, each run saved as a new conversation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from . import app
+from .common import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
+    ConfigOpt,
+    KindOpt,
+    ModelOpt,
+    OptionOpt,
+    ProfileOpt,
+    ShowReasoningOpt,
+    StatsOpt,
+    SystemOpt,
+    server_flags,
+)
+
+if TYPE_CHECKING:
+    from ..config.resolve import Settings
+    from ..replay import RunSpec, Saver, Source
+    from ..session import Session, SessionEvent
+    from ..ui.stream import StreamView, ViewOptions
+
+
+@app.command()
+def replay(
+    files: Annotated[
+        list[str],
+        typer.Argument(metavar="FILE", help="Conversation files (any format gptoss reads) or history ids."),
+    ],
+    reasoning: Annotated[
+        str | None,
+        typer.Option("-r", "--reasoning", help="Reasoning effort; a list runs each: -r low,medium,high."),
+    ] = None,
+    system: SystemOpt = None,
+    option: OptionOpt = None,
+    jobs: Annotated[
+        int, typer.Option("-j", "--jobs", min=1, help="Runs at a time; above 1 only the summary is printed.")
+    ] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="DIR", help="Write the new conversations to DIR (default: the history)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print each turn's prompt (Harmony text); no server.")
+    ] = False,
+    show_reasoning: ShowReasoningOpt = False,
+    stats: StatsOpt = False,
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    kind: KindOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Ask the user turns of saved conversations again; each run is saved as a new conversation."""
+    from ..config.resolve import resolve
+    from ..errors import GptossError
+    from ..replay import Interrupted, format_summary, parse_efforts, plan_runs, run_all
+    from .common import split_options, target_for
+
+    flags: dict[str, Any] = {
+        **server_flags(config, profile, base_url, model, kind, api_key_env),
+        "show_reasoning": show_reasoning or None,
+        "stats": stats or None,
+    }
+    settings = resolve(flags, require_key=not dry_run)  # a dry run sends nothing: no key needed
+    efforts = parse_efforts(reasoning) if reasoning is not None else ()
+    sources = _sources(files, settings)
+    if out is not None:
+        _make_dir(out)
+    specs = plan_runs(sources, efforts, instructions=system, out_dir=out)
+    if dry_run:
+        _print_prompts(specs)
+        return
+    target = target_for(settings, split_options(option or []))
+    view = _Printer(_view_options(settings), several=len(specs) > 1) if jobs <= 1 else None
+    try:
+        reports = run_all(specs, target, jobs=jobs, view=view, save=_saver(settings))
+    except Interrupted as exc:
+        sys.stderr.write("\n" + format_summary(exc.reports))
+        raise
+    sys.stderr.write(("\n" if view is not None else "") + format_summary(reports))
+    failed = [r for r in reports if not r.ok]
+    if failed:
+        raise GptossError(
+            f"{len(failed)} of {len(reports)} runs did not end with final answers",
+            hint="see OUTCOME in the summary",
+        )
+
+
+def _sources(refs: list[str], settings: Settings) -> list[Source]:
+    from ..replay import load_conversation, source_from
+    from .common import chat_settings
+    from .persist import mark_incomplete
+
+    base = chat_settings(settings)
+    sources = []
+    for ref in refs:
+        record = load_conversation(ref)
+        source = source_from(ref, record, base, mark_incomplete(record))
+        if source.tool_messages:
+            sys.stderr.write(
+                f"gptoss: note: {ref} has {source.tool_messages} tool result(s); tool results are not "
+                "replayed, only its user turns are asked again\n"
+            )
+        sources.append(source)
+    return sources
+
+
+def _make_dir(path: Path) -> None:
+    from ..errors import StoreError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the output folder: {exc.strerror or exc}", path=str(path)) from exc
+
+
+def _print_prompts(specs: list[RunSpec]) -> None:
+    """Each turn's prompt on stdout after a ``==> FILE · reasoning E · turn N/M <==`` line."""
+    from ..replay import dry_run_prompts
+
+    first = True
+    for spec in specs:
+        prompts = dry_run_prompts(spec)
+        for n, prompt in enumerate(prompts, 1):
+            head = f"==> {spec.source.name} · reasoning {spec.label} · turn {n}/{len(prompts)} <=="
+            sys.stdout.write(("" if first else "\n") + head + "\n" + prompt + "\n")
+            first = False
+    sys.stdout.flush()
+
+
+def _view_options(settings: Settings) -> ViewOptions:
+    from ..ui.stream import ViewOptions
+
+    return ViewOptions(
+        show_reasoning=settings.display.show_reasoning,
+        stats=settings.display.stats,
+        markdown=settings.display.markdown,
+        color=settings.display.color != "never",
+    )
+
+
+class _Printer:
+    """Shows sequential runs: each user message on stdout (as ``show`` prints it), then the answer
+    through the one stream renderer; a ``── FILE · EFFORT ──`` line on stderr before each of several runs."""
+
+    def __init__(self, options: ViewOptions, *, several: bool) -> None:
+        self.options = options
+        self.several = several
+        self.view: StreamView | None = None
+        self.ended = False
+        self.printed = False
+
+    def begin(self, spec: RunSpec, index: int, text: str) -> None:
+        from ..ui.stream import StreamView
+        from .show_cmd import user_line
+
+        if self.several and index == 0:
+            sys.stderr.write(f"{chr(10) if self.printed else ''}── {spec.source.name} · {spec.label} ──\n")
+            sys.stderr.flush()
+        sys.stdout.write(("\n" if self.printed else "") + user_line(text))
+        sys.stdout.flush()
+        self.printed = True
+        self.view = StreamView(self.options)
+        self.ended = False
+
+    def handle(self, event: SessionEvent) -> None:
+        from ..session import TurnEnd
+
+        if self.view is not None:
+            self.view.handle(event)
+            self.ended = self.ended or isinstance(event, TurnEnd)
+
+    def end(self, error: str | None) -> None:
+        if self.view is not None and not self.ended:
+            self.view.close()  # cut short: close what the renderer had open
+        if self.view is not None and error is not None:
+            self.view.err.write(f"gptoss: error: {error}\n", "31")
+        self.view = None
+
+
+def _saver(settings: Settings) -> Saver:
+    """Saves a run as a new conversation: in the history, or at the run's ``--out`` file."""
+
+    def save(session: Session, spec: RunSpec) -> str | None:
+        from dataclasses import replace
+
+        from ..store import new_record
+        from .persist import StorePersistence
+
+        persistence = StorePersistence(settings)
+        persistence.enabled = True  # replay always writes its runs (that is what it is for)
+        source = spec.source.record
+        record = new_record(
+            base_url=session.target.base_url,
+            kind=session.target.profile.kind,
+            profile=settings.profile_name,
+            model=session.target.model,
+            reasoning_effort=spec.label,
+            options=dict(session.target.call_options),
+        )
+        origin = {"id": source.id, "file": str(source.path) if source.path is not None else None}
+        persistence.record = replace(record, meta=replace(record.meta, extra={"replay_of": origin}))
+        if spec.out is not None:
+            return str(persistence.save_as(session, str(spec.out)))
+        persistence.autosave(session)
+        return persistence.record.id if persistence.record is not None else None
+
+    return save
