@@ -35,7 +35,6 @@ from .common import (
     split_options,
     with_tools,
 )
-from .persist import history_of
 
 
 @app.command()
@@ -66,6 +65,7 @@ def chat(
     from ..tools.calls import Approver
     from ..ui.repl import Repl
     from ..ui.stream import ViewOptions
+    from .persist import history_of
 
     if not sys.stdin.isatty():
         raise UsageError("chat needs a terminal", hint='for piped input use: gptoss ask "..."')

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..config.resolve import Settings, resolve
 from ..errors import UsageError
-from ..session import ChatSettings, Session, Target
 
 if TYPE_CHECKING:
+    from ..config.resolve import Settings
+    from ..session import ChatSettings, Session, Target
     from ..tools.registry import Registry
     from .persist import StorePersistence
 
@@ -220,6 +220,7 @@ def split_options(values: Sequence[str]) -> list[tuple[str, str]]:
 def chat_settings(settings: Settings) -> ChatSettings:
     """The system/developer message settings from resolved config."""
     from ..harmony import ReasoningEffort
+    from ..session import ChatSettings
 
     prompt = settings.prompt
     try:
@@ -244,6 +245,7 @@ def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> T
     from ..paths import cache_dir
     from ..server_detect import resolve_server
     from ..servers import get_profile, parse_options
+    from ..session import Target
 
     profile = settings.profile
     api_key = settings.api_key.reveal() if settings.api_key is not None else None
@@ -252,7 +254,14 @@ def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> T
     server = get_profile(info.kind)
     model = profile.model
     if model is None and info.kind in ("vllm", "sglang", "lmstudio", "openai"):
-        models = list_models(profile.base_url, api_key=api_key)
+        from ..errors import HTTPStatusError
+
+        try:
+            models = list_models(profile.base_url, api_key=api_key)
+        except HTTPStatusError as exc:
+            if exc.status not in (404, 405) or info.kind in ("vllm", "sglang"):
+                raise
+            models = []  # a generic server without a model list: send no model
         if len(models) == 1:
             model = models[0].id
         elif models:
@@ -273,6 +282,9 @@ def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> T
 
 def open_session(flags: dict[str, Any], call_options: Sequence[tuple[str, str]]) -> tuple[Session, Settings]:
     """Resolve config for these flags and open a session on its server."""
+    from ..config.resolve import resolve
+    from ..session import Session
+
     settings = resolve(flags)
     return Session(target_for(settings, call_options), chat_settings(settings)), settings
 
