@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from .agent import AgentEvent, Run
 from .errors import GptossError, UsageError
 from .harmony import (
     DeveloperContent,
@@ -30,12 +31,14 @@ from .harmony import (
 from .session import (
     ChatSettings,
     Session,
-    SessionEvent,
     Target,
     TurnResult,
     build_prompt,
 )
 from .store import Record, Store, is_id, read_record
+from .tools.calls import Approver
+from .tools.recorded import recorded_registry
+from .tools.registry import Registry
 
 __all__ = [
     "Interrupted",
@@ -197,7 +200,7 @@ class ReplayView(Protocol):
     def begin(self, spec: RunSpec, index: int, text: str) -> None:
         """A user turn starts: ``text`` is asked."""
 
-    def handle(self, event: SessionEvent) -> None:
+    def handle(self, event: AgentEvent) -> None:
         """An event of the streaming answer."""
 
     def end(self, error: str | None) -> None:
@@ -214,6 +217,9 @@ class RunReport:
 
     spec: RunSpec
     results: list[TurnResult] = field(default_factory=list)
+    """Every model turn (a request with tool calls has several)."""
+    answers: list[TurnResult] = field(default_factory=list)
+    """The last turn of each user request: how that request ended."""
     error: str | None = None
     interrupted: bool = False
     saved: str | None = None
@@ -224,8 +230,8 @@ class RunReport:
         return (
             self.error is None
             and not self.interrupted
-            and len(self.results) == len(self.spec.source.user_texts)
-            and all(r.outcome == "final" for r in self.results)
+            and len(self.answers) == len(self.spec.source.user_texts)
+            and all(r.outcome == "final" for r in self.answers)
         )
 
     @property
@@ -234,7 +240,7 @@ class RunReport:
             return f"error: {self.error}"
         if self.interrupted:
             return "interrupted"
-        for i, result in enumerate(self.results, 1):
+        for i, result in enumerate(self.answers, 1):
             if result.outcome != "final":
                 reason = f" ({result.finish_reason})" if result.outcome == "incomplete" else ""
                 return f"turn {i}: {result.outcome}{reason}"
@@ -256,6 +262,22 @@ def _generated(result: TurnResult) -> int:
     return result.analysis_tokens + result.final_tokens
 
 
+ToolSetup = Callable[["RunSpec"], tuple[Registry | None, Approver]]
+"""How a run's tool calls are answered: ``recorded_tools`` (offline), live tools, or none."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Loop:
+    registry: Registry | None
+    approver: Approver
+    max_steps: int = 10
+
+
+def recorded_tools(spec: RunSpec) -> tuple[Registry | None, Approver]:
+    """Answer tool calls with the results the source conversation recorded (offline)."""
+    return recorded_registry(spec.source.messages), Approver(assume_yes=True)
+
+
 def run_one(
     spec: RunSpec,
     target: Target,
@@ -264,22 +286,27 @@ def run_one(
     save: Saver | None = None,
     cancel: threading.Event | None = None,
     report: RunReport | None = None,
+    tools: ToolSetup | None = None,
 ) -> RunReport:
     """Ask each user turn of ``spec`` in order. A server error ends the run (it is reported, not
     raised); Ctrl-C stops it and is re-raised. Either way what arrived is saved."""
     report = report or RunReport(spec)
     session = Session(target, spec.settings)
+    registry, approver = tools(spec) if tools is not None else (None, Approver(assume_yes=True))
+    loop = _Loop(registry, approver)
     try:
         for index, text in enumerate(spec.source.user_texts):
             if cancel is not None and cancel.is_set():
                 report.interrupted = True
                 break
-            if not _ask(session, report, index, text, view, cancel):
+            if not _ask(session, report, index, text, view, cancel, loop):
                 break
     except KeyboardInterrupt:
         report.interrupted = True
         raise
     finally:
+        if registry is not None:
+            registry.close()
         report.results = list(session.results)
         if save is not None and session.results:
             try:
@@ -296,9 +323,10 @@ def _ask(
     text: str,
     view: ReplayView | None,
     cancel: threading.Event | None,
+    loop: _Loop,
 ) -> bool:
-    """One user turn; False when the run must stop."""
-    turn = session.ask(text)
+    """One user request (with its tool rounds when tools are set up); False when the run must stop."""
+    turn = Run(session, session.ask(text), loop.registry, loop.approver, loop.max_steps)
     if view is not None:
         view.begin(report.spec, index, text)
     try:
@@ -317,6 +345,8 @@ def _ask(
         turn.close()
         raise
     finally:
+        if turn.result is not None:
+            report.answers.append(turn.result)  # how this request ended, cut off or not
         if view is not None:
             view.end(report.error)
     return True
@@ -329,6 +359,7 @@ def run_all(
     jobs: int = 1,
     view: ReplayView | None = None,
     save: Saver | None = None,
+    tools: ToolSetup | None = None,
 ) -> list[RunReport]:
     """Every run: one after another (shown through ``view``), or ``jobs`` at a time in threads
     (shown by nobody). Ctrl-C stops the runs, keeps their reports in :attr:`Interrupted.reports`."""
@@ -337,12 +368,15 @@ def run_all(
     if jobs <= 1:
         try:
             for report in reports:
-                run_one(report.spec, target, view=view, save=save, cancel=cancel, report=report)
+                run_one(report.spec, target, view=view, save=save, cancel=cancel, report=report, tools=tools)
         except KeyboardInterrupt:
             raise Interrupted(reports) from None
         return reports
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="replay") as pool:
-        futures = [pool.submit(run_one, r.spec, target, save=save, cancel=cancel, report=r) for r in reports]
+        futures = [
+            pool.submit(run_one, r.spec, target, save=save, cancel=cancel, report=r, tools=tools)
+            for r in reports
+        ]
         try:
             for future in futures:
                 future.result()
@@ -394,7 +428,7 @@ def format_summary(reports: Sequence[RunReport]) -> str:
         (
             r.spec.source.name,
             r.spec.label,
-            f"{len(r.results)}/{len(r.spec.source.user_texts)}",
+            f"{len(r.answers)}/{len(r.spec.source.user_texts)}",
             _finish_reasons(r.results),
             str(r.tokens),
             f"{r.latency:.2f}s",

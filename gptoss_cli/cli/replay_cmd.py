@@ -12,21 +12,30 @@ from . import app
 from .common import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
+    BrowserOpt,
     ConfigOpt,
+    FunctionsOpt,
     KindOpt,
     ModelOpt,
     OptionOpt,
     ProfileOpt,
+    PythonToolOpt,
     ShowReasoningOpt,
     StatsOpt,
     SystemOpt,
+    ToolFlags,
+    ToolsOpt,
+    YesOpt,
     server_flags,
 )
 
 if TYPE_CHECKING:
+    from ..agent import AgentEvent
     from ..config.resolve import Settings
-    from ..replay import RunSpec, Saver, Source
-    from ..session import Session, SessionEvent
+    from ..replay import RunSpec, Saver, Source, ToolSetup
+    from ..session import Session
+    from ..tools.calls import Approver
+    from ..tools.registry import Registry
     from ..ui.stream import StreamView, ViewOptions
 
 
@@ -56,6 +65,19 @@ def replay(
     ] = False,
     show_reasoning: ShowReasoningOpt = False,
     stats: StatsOpt = False,
+    tool_results: Annotated[
+        str,
+        typer.Option(
+            "--tool-results",
+            help="Answer tool calls with the recorded results (offline), run them live, or not at all.",
+            metavar="recorded|live|none",
+        ),
+    ] = "recorded",
+    tools: ToolsOpt = None,
+    functions: FunctionsOpt = None,
+    python: PythonToolOpt = False,
+    browser: BrowserOpt = False,
+    yes: YesOpt = False,
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -84,9 +106,12 @@ def replay(
         _print_prompts(specs)
         return
     target = target_for(settings, split_options(option or []))
+    setup = _tool_setup(
+        tool_results, ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes), settings
+    )
     view = _Printer(_view_options(settings), several=len(specs) > 1) if jobs <= 1 else None
     try:
-        reports = run_all(specs, target, jobs=jobs, view=view, save=_saver(settings))
+        reports = run_all(specs, target, jobs=jobs, view=view, save=_saver(settings), tools=setup)
     except Interrupted as exc:
         sys.stderr.write("\n" + format_summary(exc.reports))
         raise
@@ -99,6 +124,27 @@ def replay(
         )
 
 
+def _tool_setup(mode: str, flags: ToolFlags, settings: Settings) -> ToolSetup | None:
+    """How tool calls are answered in the runs."""
+    from ..errors import UsageError
+    from ..replay import recorded_tools
+    from ..tools.calls import Approver
+    from .common import build_tools
+
+    if mode == "recorded":
+        return recorded_tools
+    if mode == "none":
+        return None
+    if mode != "live":
+        raise UsageError(f"--tool-results {mode!r}: use recorded, live or none")
+
+    def live(spec: RunSpec) -> tuple[Registry | None, Approver]:
+        # each run its own tools (a python process keeps state); no terminal: --yes or approve=auto
+        return build_tools(flags, settings), Approver(assume_yes=flags.yes)
+
+    return live
+
+
 def _sources(refs: list[str], settings: Settings) -> list[Source]:
     from ..replay import load_conversation, source_from
     from .common import chat_settings
@@ -109,11 +155,6 @@ def _sources(refs: list[str], settings: Settings) -> list[Source]:
     for ref in refs:
         record = load_conversation(ref)
         source = source_from(ref, record, base, mark_incomplete(record))
-        if source.tool_messages:
-            sys.stderr.write(
-                f"gptoss: note: {ref} has {source.tool_messages} tool result(s); tool results are not "
-                "replayed, only its user turns are asked again\n"
-            )
         sources.append(source)
     return sources
 
@@ -176,7 +217,7 @@ class _Printer:
         self.view = StreamView(self.options)
         self.ended = False
 
-    def handle(self, event: SessionEvent) -> None:
+    def handle(self, event: AgentEvent) -> None:
         from ..session import TurnEnd
 
         if self.view is not None:

@@ -225,9 +225,7 @@ def test_cut_off_answer_is_not_a_final_answer(scripted_server: ScriptedServer, t
     assert "turn 1: incomplete (length)" in result.stderr
 
 
-def test_tool_messages_are_not_replayed_and_the_user_is_told(
-    scripted_server: ScriptedServer, tmp_path: Path
-) -> None:
+def _tool_conversation(tmp_path: Path) -> Path:
     call = {
         "role": "assistant",
         "channel": "commentary",
@@ -245,11 +243,38 @@ def test_tool_messages_are_not_replayed_and_the_user_is_told(
     path = tmp_path / "tools.json"
     messages = [SYSTEM, {"role": "user", "content": "Weather in Oslo?"}, call, tool, _final("3 degrees.")]
     path.write_text(json.dumps({"messages": messages}), encoding="utf-8")
-    scripted_server.script("/v1/completions", _answer("Cold."))
+    return path
+
+
+CALL_AGAIN = Reply.sse(
+    llamacpp_stream(
+        ["<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>", '{"city":"Oslo"}']
+    )
+)
+
+
+def test_tool_calls_get_the_recorded_results_offline(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    path = _tool_conversation(tmp_path)
+    scripted_server.script("/v1/completions", CALL_AGAIN, _answer("Cold: 3 degrees."))
     result = run(["replay", str(path), *_server(scripted_server)])
     assert result.code == 0, result.stderr
-    assert "has 1 tool result(s)" in result.stderr and "only its user turns" in result.stderr
-    assert result.out == "› Weather in Oslo?\nCold.\n"
+    assert result.out == "› Weather in Oslo?\nCold: 3 degrees.\n"
+    prompts = _prompts(scripted_server)
+    assert len(prompts) == 2
+    assert (
+        '<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>{"temp": 3}<|end|>'
+        in prompts[1]
+    )
+
+
+def test_tool_results_none_leaves_the_call_unanswered(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    path = _tool_conversation(tmp_path)
+    scripted_server.script("/v1/completions", CALL_AGAIN)
+    result = run(["replay", str(path), "--tool-results", "none", *_server(scripted_server)])
+    assert result.code == 1
+    assert "tool_call" in result.stderr
     assert len(_prompts(scripted_server)) == 1
 
 
