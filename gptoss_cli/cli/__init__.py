@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         config_cmd,
         doctor_cmd,
         harmony_cmds,
+        history_cmd,
         replay_cmd,
         show_cmd,
     )
