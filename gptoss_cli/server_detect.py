@@ -148,7 +148,7 @@ def detect_server(
 ) -> ServerInfo:
     """Probe ``base_url`` and say which server it is. Raises when the first probe cannot connect."""
     root = normalize_base_url(base_url)
-    http = client if client is not None else make_client(timeouts)
+    http = client if client is not None else make_client(timeouts, url=root)
     try:
         found: tuple[str, str | None] | None = None
         source = ""

@@ -213,6 +213,7 @@ class Turn:
             parser.drain()
         start = time.perf_counter()
         progress.start = start
+        raw = self._session.raw_events
         stream = stream_completion(self._request())
         error: str | None = None
         try:
@@ -220,7 +221,7 @@ class Turn:
                 if isinstance(item, TextDelta):
                     if progress.first_token is None and (item.text or item.token_ids):
                         progress.first_token = time.perf_counter() - start
-                    if item.text:
+                    if raw and item.text:
                         yield RawText(item.text)
                     events = (
                         parser.feed_tokens(item.token_ids) if item.token_ids else parser.feed_text(item.text)
@@ -327,6 +328,7 @@ class Session:
         self.history: list[Message] = list(history)
         self.results: list[TurnResult] = []
         self.tool_log: list[dict[str, Any]] = []  # every tool call, its approval decision and result
+        self.raw_events = False  # yield RawText (the server's text as sent) for --raw
 
     def prompt_pieces(self, *, prefill: Message | None = None) -> list[Piece]:
         return build_prompt(self.settings.prefix(), self.history, prefill=prefill)

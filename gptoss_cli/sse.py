@@ -59,6 +59,11 @@ class LineSplitter:
         self._buf = lines.pop()
         return [line.decode("utf-8", "replace") for line in lines]
 
+    @property
+    def pending(self) -> bool:
+        """Whether part of a line (or a CR awaiting its LF) is buffered."""
+        return bool(self._buf) or self._skip_lf
+
     def close(self) -> list[str]:
         """End of stream: return the unterminated last line, if any."""
         rest, self._buf = self._buf, b""
@@ -78,6 +83,19 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Add bytes; return the events they complete."""
+        if (
+            # Fast path: a chunk that is exactly one "data: ...\n\n" event with nothing pending
+            # (what servers send once per token); the result is the same as the general path's.
+            self._started
+            and not self._data
+            and not self._event
+            and not self._lines.pending
+            and chunk.startswith(b"data: ")
+            and chunk.endswith(b"\n\n")
+            and chunk.count(b"\n") == 2
+            and b"\r" not in chunk
+        ):
+            return [SSEEvent(chunk[6:-2].decode("utf-8", "replace"), "message")]
         events: list[SSEEvent] = []
         for line in self._lines.feed(chunk):
             event = self.feed_line(line)

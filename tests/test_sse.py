@@ -118,3 +118,20 @@ def test_any_chunking_gives_the_same_events(cuts: list[int]) -> None:
     points = [0, *sorted(cuts), len(STREAM)]
     chunks = [STREAM[a:b] for a, b in itertools.pairwise(points)]
     assert decode(*chunks) == EXPECTED
+
+
+def test_one_event_chunks_match_the_general_path() -> None:
+    """The one-event-per-chunk fast path gives what line-by-line decoding gives."""
+    chunks = [
+        b": ping\n\n",
+        b'data: {"a": 1}\n\n',
+        b"event: error\n",
+        b'data: {"b": 2}\n\n',
+        b'data: {"c": "\xc3\xa9"}\n\n',
+    ]
+    fast = SSEDecoder()
+    slow = SSEDecoder()
+    got_fast = [e for c in chunks for e in fast.feed(c)]
+    got_slow = [e for c in chunks for b in c for e in slow.feed(bytes([b]))]
+    assert got_fast == got_slow
+    assert [e.event for e in got_fast] == ["message", "error", "message"]

@@ -115,6 +115,7 @@ def ask(
     asker = line_asker(sys.stdin, sys.stderr) if sys.stdin.isatty() else None
     turn = Run(session, session.ask(text), registry, Approver(assume_yes=yes, ask=asker), max_steps)
     quiet = as_json or extract or no_stream
+    session.raw_events = raw and not quiet
     view = StreamView(
         ViewOptions(
             show_reasoning=settings.display.show_reasoning and not quiet,

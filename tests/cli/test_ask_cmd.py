@@ -174,3 +174,10 @@ def test_no_log_saves_nothing(scripted_server: ScriptedServer) -> None:
 def test_continue_with_nothing_saved_is_one_line() -> None:
     result = run(["ask", "q", "-c", "--base-url", "http://127.0.0.1:9", "--kind", "llamacpp"])
     assert result.code == 1 and "no saved conversation" in result.stderr
+
+
+def test_raw_shows_the_exact_harmony_text(scripted_server: ScriptedServer) -> None:
+    args = _llama(scripted_server, ANALYSIS_THEN_FINAL)
+    result = run(["ask", "q", "-n", "--raw", *args])
+    assert result.code == 0
+    assert result.out == "".join(ANALYSIS_THEN_FINAL) + "\n"
