@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from ..errors import ConversationFormatError
+from .schema import json_number
 from .types import (
     Author,
     ChannelConfig,
@@ -30,6 +31,29 @@ from .types import (
 )
 
 _CONTENT_TYPES = "`text`, `system_content`, `developer_content`"
+#: Each content variant's struct, by its ``type`` tag.
+_VARIANTS = {
+    "text": "TextContent",
+    "system_content": "SystemContent",
+    "developer_content": "DeveloperContent",
+}
+#: The fields of the reference's structs in declaration order (for serde's positional form).
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "Conversation": ("messages",),
+    "TextContent": ("text",),
+    "SystemContent": (
+        "model_identity",
+        "reasoning_effort",
+        "tools",
+        "conversation_start_date",
+        "knowledge_cutoff",
+        "channel_config",
+    ),
+    "DeveloperContent": ("instructions", "tools"),
+    "ChannelConfig": ("valid_channels", "channel_required"),
+    "ToolNamespaceConfig": ("name", "description", "tools"),
+    "ToolDescription": ("name", "description", "parameters"),
+}
 _ROLE_NAMES = "`user`, `assistant`, `system`, `developer`, `tool`"
 
 
@@ -55,6 +79,19 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "sequence"
     return "map"
+
+
+def _struct(value: Any, name: str, path: str) -> Mapping[str, Any]:
+    """A struct: an object, or serde's positional form, an array of exactly its fields in order.
+
+    (serde's derived structs read both; a message cannot be positional, its author is flattened.)
+    """
+    if isinstance(value, list):
+        fields = _FIELDS[name]
+        if len(value) != len(fields):
+            _fail(path, f"invalid length {len(value)}, expected struct {name} with {len(fields)} elements")
+        return dict(zip(fields, value, strict=True))
+    return _obj(value, path)
 
 
 def _opt_str(data: Mapping[str, Any], key: str, path: str) -> str | None:
@@ -84,7 +121,7 @@ def conversation_from_dict(data: Any, *, strict: bool = False) -> Conversation:
     if isinstance(data, list) and not strict:
         raw_messages = data
     else:
-        obj = _obj(data, "conversation")
+        obj = _struct(data, "Conversation", "conversation")
         if "messages" not in obj:
             _fail("conversation", "missing field `messages`")
         raw_messages = _list(obj["messages"], "messages")
@@ -93,9 +130,40 @@ def conversation_from_dict(data: Any, *, strict: bool = False) -> Conversation:
     )
 
 
+def _check_readable(value: Any, path: str) -> None:
+    """Refuse what serde_json cannot hold: numbers beyond a float (NaN, infinities) and lone surrogates.
+
+    serde_json reads every number and string inside a message (its flattened author and its
+    tagged contents are buffered whole), so one such value anywhere in a message, even under a
+    key nobody reads, makes the whole conversation unreadable.
+    """
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                _fail(path, "lone surrogate in string")
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, (int, float)):
+        try:
+            json_number(value)
+        except OverflowError:
+            _fail(path, "number out of range")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_readable(key, path)
+            _check_readable(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_readable(item, f"{path}[{i}]")
+
+
 def message_from_dict(data: Any, *, strict: bool = False, path: str = "message") -> Message:
     """A message in the reference's flattened form."""
     obj = _obj(data, path)
+    if strict:
+        _check_readable(obj, path)
     role_name = _req_str(obj, "role", path)
     try:
         role = Role.parse(role_name)
@@ -124,20 +192,28 @@ def message_from_dict(data: Any, *, strict: bool = False, path: str = "message")
 
 
 def _content_from_dict(data: Any, *, strict: bool, path: str) -> Content:
-    obj = _obj(data, path)
-    kind = obj.get("type")
+    fields: Any
+    if isinstance(data, list):  # positional: the tag, then the variant's fields
+        if not data:
+            _fail(path, "missing field `type`")
+        kind, fields = data[0], data[1:]
+    else:
+        fields = _obj(data, path)
+        kind = fields.get("type")
     if kind is None:
         _fail(path, "missing field `type`")
+    variant = _VARIANTS.get(kind) if isinstance(kind, str) else None
+    if variant is None:
+        _fail(f"{path}.type", f"unknown variant `{kind}`, expected one of {_CONTENT_TYPES}")
+    obj = _struct(fields, variant, path)
     if kind == "text":
         return TextContent(_req_str(obj, "text", path))
-    if kind == "system_content":
-        return _system_from_dict(obj, strict=strict, path=path)
     if kind == "developer_content":
         return DeveloperContent(
             instructions=_opt_str(obj, "instructions", path),
             tools=_tools_from_dict(obj.get("tools"), f"{path}.tools"),
         )
-    _fail(f"{path}.type", f"unknown variant `{kind}`, expected one of {_CONTENT_TYPES}")
+    return _system_from_dict(obj, strict=strict, path=path)
 
 
 def _system_from_dict(obj: Mapping[str, Any], *, strict: bool, path: str) -> SystemContent:
@@ -153,7 +229,7 @@ def _system_from_dict(obj: Mapping[str, Any], *, strict: bool, path: str) -> Sys
     channel_config: ChannelConfig | None = None
     raw_cc = obj.get("channel_config")
     if raw_cc is not None:
-        cc = _obj(raw_cc, f"{path}.channel_config")
+        cc = _struct(raw_cc, "ChannelConfig", f"{path}.channel_config")
         if "valid_channels" not in cc:
             _fail(f"{path}.channel_config", "missing field `valid_channels`")
         channels = _list(cc["valid_channels"], f"{path}.channel_config.valid_channels")
@@ -190,7 +266,7 @@ def _tools_from_dict(raw: Any, path: str) -> ToolMap | None:
 
 def namespace_from_dict(raw: Any, *, path: str = "namespace") -> ToolNamespaceConfig:
     """A tool namespace ``{"name", "description", "tools": [...]}``."""
-    ns = _obj(raw, path)
+    ns = _struct(raw, "ToolNamespaceConfig", path)
     name = _req_str(ns, "name", path)
     if "tools" not in ns:
         _fail(path, "missing field `tools`")
@@ -203,6 +279,6 @@ def namespace_from_dict(raw: Any, *, path: str = "namespace") -> ToolNamespaceCo
 
 def tool_from_dict(raw: Any, *, path: str = "tool") -> ToolDescription:
     """A tool ``{"name", "description", "parameters"}``."""
-    tool = _obj(raw, path)
+    tool = _struct(raw, "ToolDescription", path)
     params = tool.get("parameters")
     return ToolDescription(_req_str(tool, "name", path), _req_str(tool, "description", path), params)

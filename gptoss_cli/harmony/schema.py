@@ -4,19 +4,28 @@ Follows the reference renderer rule for rule: ``oneOf`` at the top and at proper
 ``nullable``, type lists, titles, examples, enums, defaults printed as Rust's serde_json
 prints them (``1e21``, ``3.0``, ``-0.0``, big integers as floats, strings unescaped), and
 description lines split like Rust's ``str::lines``.
+
+A key that is present with the value ``null`` counts as present wherever the reference asks
+``schema.get(key).is_some()`` (``"oneOf": null`` hides a property's description and default;
+``"items": null`` still makes an array of ``any``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .types import ToolNamespaceConfig
 
 _I64_MIN = -(2**63)
+_I32_MAX = 2**31 - 1
 _U64_MAX = 2**64 - 1
+_POW10 = tuple(float(f"1e{i}") for i in range(309))
+_JSON_NUMBER = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?)([0-9]+))?")
+_MISSING = object()
 
 
 def rust_lines(text: str) -> list[str]:
@@ -60,6 +69,84 @@ def format_float(value: float) -> str:
     return f"{sign}{digits[0]}.{digits[1:]}e{point - 1}"
 
 
+def _overflows(value: int, digit: int, limit: int) -> bool:
+    """Whether ``value * 10 + digit`` would pass ``limit`` (serde_json's own overflow test)."""
+    return value >= limit // 10 and (value > limit // 10 or digit > limit % 10)
+
+
+def serde_f64(text: str) -> float:
+    """The float serde_json (built without ``float_roundtrip``, as the reference is) reads from ``text``.
+
+    That parser is fast, not exact: it keeps at most a u64's worth of significant digits and
+    scales them by powers of ten one rounded step at a time, so e.g. ``2.7715077941825975e-163``
+    comes out one ulp away. Numbers it cannot hold raise :class:`OverflowError` (serde_json's
+    "number out of range"); text that is not a JSON number raises :class:`ValueError`.
+    """
+    match = _JSON_NUMBER.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a JSON number: {text!r}")
+    sign, integer, fraction, exp_sign, exp_digits = match.groups()
+    significand = 0
+    exponent = 0
+    full = False  # the integer part overflowed: each further digit only scales by ten
+    for ch in integer:
+        digit = ord(ch) - 48
+        if full or _overflows(significand, digit, _U64_MAX):
+            full = True
+            exponent += 1
+        else:
+            significand = significand * 10 + digit
+    for ch in fraction or "":
+        digit = ord(ch) - 48
+        if _overflows(significand, digit, _U64_MAX):
+            break  # the remaining fraction digits are ignored
+        significand = significand * 10 + digit
+        exponent -= 1
+    if exp_digits is not None:
+        exp = 0
+        for ch in exp_digits:
+            digit = ord(ch) - 48
+            if _overflows(exp, digit, _I32_MAX):
+                if significand and exp_sign != "-":
+                    raise OverflowError("number out of range")
+                return -0.0 if sign else 0.0
+            exp = exp * 10 + digit
+        exponent = exponent - exp if exp_sign == "-" else exponent + exp
+        exponent = max(-(2**31), min(_I32_MAX, exponent))
+    result = float(significand)
+    while True:
+        if abs(exponent) < len(_POW10):
+            if exponent >= 0:
+                result *= _POW10[exponent]
+                if math.isinf(result):
+                    raise OverflowError("number out of range")
+            else:
+                result /= _POW10[-exponent]
+            break
+        if result == 0.0:
+            break
+        if exponent >= 0:
+            raise OverflowError("number out of range")
+        result /= 1e308
+        exponent += 308
+    return -result if sign else result
+
+
+def json_number(value: int | float) -> int | float:
+    """The number the reference holds after reading ``json.dumps(value)``: an exact integer or a float.
+
+    Raises :class:`OverflowError` for a number the reference refuses to read (out of range,
+    ``NaN``, infinities).
+    """
+    if isinstance(value, int):
+        if _I64_MIN <= value <= _U64_MAX:
+            return value
+        return serde_f64(str(value))
+    if math.isnan(value) or math.isinf(value):
+        raise OverflowError("number out of range")
+    return serde_f64(repr(value))
+
+
 def json_value(value: Any) -> str:
     """Compact JSON exactly as serde_json's ``Display`` writes a ``Value``."""
     if value is None:
@@ -68,12 +155,12 @@ def json_value(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, int):
-        if _I64_MIN <= value <= _U64_MAX:
-            return str(value)
-        return format_float(float(value))
-    if isinstance(value, float):
-        return format_float(value)
+    if isinstance(value, (int, float)):
+        try:
+            number = json_number(value)
+        except OverflowError:  # only a lenient reading lets such a number in
+            return str(value) if isinstance(value, int) else "null"
+        return str(number) if isinstance(number, int) else format_float(number)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, Mapping):
@@ -91,8 +178,9 @@ def _is_enum(schema: Mapping[str, Any]) -> bool:
     return isinstance(values, list) and len(values) > 0
 
 
-def _get(schema: Any, key: str) -> Any:
-    return schema.get(key) if isinstance(schema, Mapping) else None
+def _get(schema: Any, key: str, missing: Any = None) -> Any:
+    """``schema[key]`` when ``schema`` is an object holding ``key``, else ``missing``."""
+    return schema.get(key, missing) if isinstance(schema, Mapping) else missing
 
 
 def _default_comment(schema: Mapping[str, Any], default: Any, *, quote_enum: bool) -> str:
@@ -135,9 +223,8 @@ def to_typescript(schema: Any, indent: str = "") -> str:
         if type_value == "boolean":
             return "boolean"
         if type_value == "array":
-            items = schema.get("items")
-            if items is not None:
-                return f"{to_typescript(items, indent)}[]"
+            if "items" in schema:
+                return f"{to_typescript(schema['items'], indent)}[]"
             return "Array<any>"
         return "any"
     return "any"
@@ -186,8 +273,8 @@ def _property(out: list[str], key: str, val: Any, indent: str, *, optional: str)
     title = _get(val, "title")
     if isinstance(title, str):
         out.append(f"{indent}// {title}\n{indent}//\n")
-    one_of = _get(val, "oneOf")
-    if one_of is None:
+    one_of = _get(val, "oneOf", _MISSING)
+    if one_of is _MISSING:
         desc = _get(val, "description")
         if isinstance(desc, str):
             out.append(f"{indent}// {desc}\n")
@@ -200,7 +287,7 @@ def _property(out: list[str], key: str, val: Any, indent: str, *, optional: str)
         return
     type_str = _with_nullable(val, to_typescript(val, f"{indent}    "))
     out.append(f"{indent}{key}{optional}: {type_str},")
-    if one_of is None and isinstance(val, Mapping) and "default" in val:
+    if one_of is _MISSING and isinstance(val, Mapping) and "default" in val:
         out.append(f" // {_default_comment(val, val['default'], quote_enum=True)}")
     out.append("\n")
 
