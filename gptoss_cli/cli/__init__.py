@@ -8,14 +8,27 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import GptossError
 
+_ORDER = ("ask", "chat", "replay", "show", "diff", "history", "config", "doctor", "render", "parse")
+
+
+class _Commands(TyperGroup):
+    """Commands listed in a fixed, useful order (not in whatever order their modules were imported)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER))
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="gptoss",
     help="A terminal client for GPT-OSS models that speaks Harmony itself.",
     no_args_is_help=True,

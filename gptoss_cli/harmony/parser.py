@@ -289,7 +289,12 @@ class StreamParser:
             elif self._stuck:
                 return
             elif self.strict:
-                self._text(T.SPECIAL_TEXT[token])
+                # the reference decodes a non-stop special token into the content like any other
+                # token: behind bytes still waiting to complete a UTF-8 character, if any
+                if self._pending:
+                    self._content_bytes(T.SPECIAL_TEXT[token].encode())
+                else:
+                    self._text(T.SPECIAL_TEXT[token])
             else:
                 self._lenient_special_in_content(token)
         elif state is ParserState.HEADER:
