@@ -5,7 +5,7 @@
 1. **reachable**: ``GET /v1/models`` connects (the URL is named when it does not).
 2. **auth**: no 401/403, here or on a completion; a refusal names the env var holding the key.
 3. **server**: kind and version, probed fresh (``server_detect.detect_server``); the profile used is
-   the detected kind or ``--profile-kind``. Ollama through ``/v1/completions`` fails here.
+   the detected kind or ``--kind``. Ollama through ``/v1/completions`` fails here.
 4. **models**: the model to use: ``--model`` (which must be served) or the only one served.
 5. the completion probes of :mod:`gptoss_cli.doctor_probes`, judged by :mod:`gptoss_cli.doctor_checks`:
    token-id prompts accepted; control tokens in the output; ``<|return|>`` and ``<|call|>`` end
@@ -289,14 +289,14 @@ def _server(run: _Run, http: HTTPClient) -> tuple[ServerInfo, ServerProfile]:
             f"{found}: its /v1/completions wraps the prompt in Ollama's own template and drops the "
             "analysis channel"
         )
-        fix = "this server's /v1/completions cannot serve Harmony: use /api/generate (--profile-kind ollama)"
+        fix = "this server's /v1/completions cannot serve Harmony: use /api/generate (--kind ollama)"
         run.add(Check(SERVER, "fail", detail, fix))
         raise _Stop("Ollama's /v1/completions cannot serve raw Harmony")
     profile = get_profile(kind)
     run.profile = profile
     used = f"; profile {profile.kind}"
     if info.kind not in (kind, "openai"):
-        fix = f"drop --profile-kind (or use --profile-kind {info.kind})"
+        fix = f"drop --kind (or use --kind {info.kind})"
         run.add(Check(SERVER, "warn", f"{found}{used}, made for {profile.title}", fix))
         return info, profile
     notes = server_warnings(info) if info.kind == "ollama" else []

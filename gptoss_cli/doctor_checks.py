@@ -73,16 +73,16 @@ def strip_fix(kind: str, profile: ServerProfile) -> str:
     if kind in ("vllm", "sglang"):
         if sends.get("skip_special_tokens") is False:
             return f"this {_title(kind)} ignores skip_special_tokens=false: upgrade it, or check any proxy"
-        return f"send skip_special_tokens=false: use --profile-kind {kind} (or -o skip_special_tokens false)"
+        return f"send skip_special_tokens=false: use --kind {kind} (or -o skip_special_tokens false)"
     if kind == "llamacpp":
         if "preserved_tokens" in sends:
             return "start llama-server with --special (this build ignores preserved_tokens)"
-        return "start llama-server with --special, or use --profile-kind llamacpp (it sends preserved_tokens)"
+        return "start llama-server with --special, or use --kind llamacpp (it sends preserved_tokens)"
     if kind == "ollama":
         return "Ollama 0.30 and later drop control tokens in raw mode: use an older Ollama or llama-server"
     return (
         "make the server keep special tokens in its output: vLLM/SGLang need skip_special_tokens=false "
-        "(--profile-kind vllm|sglang), llama-server needs --special"
+        "(--kind vllm|sglang), llama-server needs --special"
     )
 
 
@@ -103,7 +103,7 @@ def _hidden_fix(kind: str, profile: ServerProfile) -> str | None:
     if kind == "llamacpp":
         return strip_fix(kind, profile)
     if kind in ("vllm", "sglang"):
-        return f"send skip_special_tokens=false and return_token_ids=true: use --profile-kind {kind}"
+        return f"send skip_special_tokens=false and return_token_ids=true: use --kind {kind}"
     return None
 
 
@@ -111,7 +111,7 @@ def content_fix(kind: str, profile: ServerProfile) -> str:
     """How to stop special-token text in user content from becoming control tokens."""
     native = PROFILES.get(kind)
     if native is not None and native.token_id_prompts and not profile.token_id_prompts:
-        return f"send token-id prompts: use --profile-kind {kind}"
+        return f"send token-id prompts: use --kind {kind}"
     if kind == "ollama":
         return "Ollama takes text prompts only: use llama-server, vLLM or SGLang, which take token ids"
     return "use a server that takes token-id prompts (llama-server, vLLM, SGLang)"
@@ -203,7 +203,7 @@ def judge_token_ids(profile: ServerProfile, plain: ProbeResult, retry: ProbeResu
         TOKEN_IDS,
         "fail",
         f"refused, but the same prompt as text works: {plain.error}",
-        f"the {profile.title} profile sends ids: upgrade the server, or use --profile-kind openai (text)",
+        f"the {profile.title} profile sends ids: upgrade the server, or use --kind openai (text)",
     )
 
 

@@ -167,13 +167,13 @@ def test_llamacpp_generic_profile_names_the_llamacpp_profile(scripted_server: Sc
     report = doctor(scripted_server, profile_kind="openai")
     assert report.ok  # gptoss tells a call from an answer by the header's recipient
     assert report.check(SERVER).status == "warn"
-    assert report.check(SERVER).fix == "drop --profile-kind (or use --profile-kind llamacpp)"
+    assert report.check(SERVER).fix == "drop --kind (or use --kind llamacpp)"
     assert report.check(TOKEN_IDS).status == "skip"
     assert report.check(CONTENT).status == "ok"
     assert "neutralised" in report.check(CONTENT).detail
     assert report.check(RETURN_ENDS).status == "warn"
     assert report.check(RETURN_ENDS).fix == (
-        "start llama-server with --special, or use --profile-kind llamacpp (it sends preserved_tokens)"
+        "start llama-server with --special, or use --kind llamacpp (it sends preserved_tokens)"
     )
     assert SPECIAL not in statuses(report)
     plain = posts(scripted_server)[0]
@@ -226,10 +226,7 @@ def test_vllm_through_the_generic_profile_strips_special_tokens(scripted_server:
     markers = report.check(MARKERS)
     assert markers.status == "fail"
     assert markers.detail.startswith("control tokens are stripped from the output: 'analysisUser asks 2+2.")
-    assert (
-        markers.fix
-        == "send skip_special_tokens=false: use --profile-kind vllm (or -o skip_special_tokens false)"
-    )
+    assert markers.fix == "send skip_special_tokens=false: use --kind vllm (or -o skip_special_tokens false)"
     assert report.check(SERVER).status == "warn"
     assert report.check(RETURN_ENDS).status == "ok"  # vLLM: stop with stop_reason null is the primary EOS
     assert "skip_special_tokens" not in posts(scripted_server)[0]
@@ -287,7 +284,7 @@ def test_text_prompt_whose_literal_becomes_a_control_token(scripted_server: Scri
     check = report.check(CONTENT)
     assert check.status == "fail"
     assert "into the control token" in check.detail
-    assert check.fix == "send token-id prompts: use --profile-kind vllm"
+    assert check.fix == "send token-id prompts: use --kind vllm"
 
 
 # ------------------------------------------------------------------------------------------------- Ollama
@@ -301,8 +298,7 @@ def test_ollama_v1_completions_is_refused(scripted_server: ScriptedServer) -> No
     assert check.status == "fail"
     assert check.detail.startswith("Ollama 0.11.4, from /api/version: its /v1/completions wraps the prompt")
     assert (
-        check.fix
-        == "this server's /v1/completions cannot serve Harmony: use /api/generate (--profile-kind ollama)"
+        check.fix == "this server's /v1/completions cannot serve Harmony: use /api/generate (--kind ollama)"
     )
     assert not posts(scripted_server)
     assert {c.status for c in report.checks[4:]} == {"skip"}

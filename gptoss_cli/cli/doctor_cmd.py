@@ -16,35 +16,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from . import app
+from .common import ApiKeyEnvOpt, BaseUrlOpt, ConfigOpt, ModelOpt, ProfileOpt, server_flags
 
 if TYPE_CHECKING:
+    from ..config.resolve import Settings
     from ..doctor import DoctorReport
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8080"
-BASE_URL_ENVS = ("GPTOSS_BASE_URL", "OPENAI_BASE_URL")
 _COLORS = {"ok": "32", "warn": "33", "fail": "31", "skip": "2"}
 
 
-def default_base_url() -> str:
-    """``GPTOSS_BASE_URL``, else ``OPENAI_BASE_URL``, else the llama-server default."""
-    for name in BASE_URL_ENVS:
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    return DEFAULT_BASE_URL
-
-
-def api_key_from_env(name: str | None) -> tuple[str | None, str | None]:
-    """(key, variable): ``--api-key-env NAME`` if given, else the first of the default variables set."""
-    from ..doctor import DEFAULT_KEY_ENVS
-
-    if name:
-        return os.environ.get(name) or None, name
-    for candidate in DEFAULT_KEY_ENVS:
-        value = os.environ.get(candidate)
-        if value:
-            return value, candidate
-    return None, None
+def _key_variable(settings: Settings) -> str | None:
+    """The environment variable the API key came from (for messages; never the key)."""
+    if settings.api_key is not None and settings.api_key.source.startswith("env "):
+        return settings.api_key.source[len("env ") :]
+    return settings.profile.api_key_env
 
 
 def render_table(report: DoctorReport, width: int, *, color: bool = False) -> str:
@@ -70,40 +55,32 @@ def render_table(report: DoctorReport, width: int, *, color: bool = False) -> st
 
 @app.command()
 def doctor(
-    base_url: Annotated[
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    kind: Annotated[
         str | None,
         typer.Option(
-            "--base-url",
-            help=f"Server to check (default: $GPTOSS_BASE_URL, $OPENAI_BASE_URL or {DEFAULT_BASE_URL}).",
+            "--kind", "--profile-kind", help="Server kind: vllm, sglang, llamacpp, ollama, lmstudio, openai."
         ),
     ] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", help="Model to use (default: the only one served).")
-    ] = None,
-    profile_kind: Annotated[
-        str | None,
-        typer.Option(
-            "--profile-kind", help="Server profile: vllm, sglang, llamacpp, ollama, lmstudio, openai."
-        ),
-    ] = None,
-    api_key_env: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key-env", help="Variable holding the API key (default: GPTOSS_API_KEY or OPENAI_API_KEY)."
-        ),
-    ] = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check that a server can serve Harmony: markers, terminators, token ids, injection, speed."""
+    from ..config.resolve import resolve
     from ..doctor import DoctorOptions, run_doctor
 
-    key, key_env = api_key_from_env(api_key_env)
+    flags = server_flags(config, profile, base_url, model, None, api_key_env)
+    settings = resolve(flags, require_key=False)  # a missing key is one of the things doctor reports
+    chosen = kind or (None if settings.profile.kind == "auto" else settings.profile.kind)
     options = DoctorOptions(
-        base_url=base_url or default_base_url(),
-        model=model,
-        profile_kind=profile_kind,
-        api_key=key,
-        api_key_env=key_env,
+        base_url=settings.profile.base_url,
+        model=settings.profile.model,
+        profile_kind=chosen,
+        api_key=settings.api_key.reveal() if settings.api_key is not None else None,
+        api_key_env=_key_variable(settings),
     )
     report = run_doctor(options)
     if as_json:

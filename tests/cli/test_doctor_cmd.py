@@ -6,8 +6,6 @@ import json
 
 import pytest
 
-from gptoss_cli.cli.doctor_cmd import DEFAULT_BASE_URL, default_base_url
-
 from ..doctor_servers import llama_good, llama_stripped, ollama_detection, vllm_good
 from ..scripted_server import ScriptedServer, json_error
 from ..test_doctor import closed_port_url
@@ -72,12 +70,12 @@ def test_json_report(scripted_server: ScriptedServer) -> None:
 
 def test_ollama_v1_completions_refused(scripted_server: ScriptedServer) -> None:
     ollama_detection(scripted_server)
-    result = run(["doctor", "--base-url", scripted_server.url, "--profile-kind", "openai", "--json"])
+    result = run(["doctor", "--base-url", scripted_server.url, "--kind", "openai", "--json"])
     assert result.code == 1
     checks = {c["name"]: c for c in json.loads(result.out)["checks"]}
     assert checks["server"]["status"] == "fail"
     assert checks["server"]["fix"] == (
-        "this server's /v1/completions cannot serve Harmony: use /api/generate (--profile-kind ollama)"
+        "this server's /v1/completions cannot serve Harmony: use /api/generate (--kind ollama)"
     )
 
 
@@ -94,10 +92,8 @@ def test_server_down_names_the_url() -> None:
 def test_base_url_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, scripted_server: ScriptedServer
 ) -> None:
-    assert default_base_url() == DEFAULT_BASE_URL == "http://127.0.0.1:8080"
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
-    assert default_base_url() == "http://127.0.0.1:1/v1"
-    monkeypatch.setenv("GPTOSS_BASE_URL", scripted_server.url)
+    monkeypatch.setenv("GPTOSS_BASE_URL", scripted_server.url)  # GPTOSS_* wins over OPENAI_*
     vllm_good(scripted_server)
     result = run(["doctor"])
     assert result.code == 0
@@ -128,7 +124,7 @@ def test_default_key_variable(monkeypatch: pytest.MonkeyPatch, scripted_server: 
 
 
 def test_unknown_profile_kind_is_a_usage_error() -> None:
-    result = run(["doctor", "--profile-kind", "tgi"])
+    result = run(["doctor", "--kind", "tgi"])
     assert result.code == 1
     assert result.out == ""
     assert result.stderr.startswith("gptoss: error: unknown server kind 'tgi'")

@@ -31,7 +31,7 @@ from .server import LlamaServer
 
 PLAIN = plain_prompt()
 HIDDEN_TERMINATOR_FIX = (
-    "start llama-server with --special, or use --profile-kind llamacpp (it sends preserved_tokens)"
+    "start llama-server with --special, or use --kind llamacpp (it sends preserved_tokens)"
 )
 
 
@@ -91,7 +91,7 @@ def test_server_without_special_through_the_generic_profile(no_special_server: L
     assert_common(report, no_special_server)
     assert statuses(report)[TOKEN_IDS] == "skip"
     assert SPECIAL not in statuses(report)
-    assert report.check(SERVER).fix == "drop --profile-kind (or use --profile-kind llamacpp)"
+    assert report.check(SERVER).fix == "drop --kind (or use --kind llamacpp)"
     assert report.check(MARKERS).detail == (
         "<|channel|> and <|message|> arrive as text (forced '<|channel|>final<|message|>OK')"
     )
