@@ -240,3 +240,34 @@ def test_bad_tool_in_the_config_names_file_line_and_key(tmp_path: Path) -> None:
     result = run(["ask", "q", "--config", str(config), "--base-url", "http://127.0.0.1:9"])
     assert result.code == 1
     assert f"{config}:5" in result.stderr and "tools.get_weather.command" in result.stderr
+
+
+def test_an_mcp_server_from_the_config_in_a_full_loop(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    server_script = Path(__file__).resolve().parents[1] / "tools" / "mcp_server.py"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[mcp.arith]\ncommand = ["{sys.executable}", "{server_script}", "stdio"]\napprove = "auto"\n'
+    )
+    call = ["<|channel|>commentary to=arith.add <|constrain|>json<|message|>", '{"a": 2, "b": 3}']
+    args = _script(scripted_server, call, ["<|channel|>final<|message|>", "5"])
+    result = run(["ask", "2+3?", "--config", str(config), *args])
+    assert result.code == 0, result.stderr
+    assert result.out == "5\n"
+    first, second = _prompt(scripted_server, 0), _prompt(scripted_server, 1)
+    assert "namespace arith {" in first and "type add = (_: {" in first
+    assert "<|start|>arith.add to=assistant<|channel|>commentary<|message|>2 + 3 = 5<|end|>" in second
+
+
+def test_the_python_tool_keeps_state_across_calls_in_a_loop(scripted_server: ScriptedServer) -> None:
+    first_call = ["<|channel|>analysis to=python code<|message|>", "x = 20\nx + 1"]
+    second_call = ["<|channel|>analysis to=python code<|message|>", "x * 2"]
+    args = _script(scripted_server, first_call, second_call, ["<|channel|>final<|message|>", "40"])
+    result = run(["ask", "compute", "--python", "-y", *args])
+    assert result.code == 0, result.stderr
+    assert result.out == "40\n"
+    first, second, third = (_prompt(scripted_server, i) for i in range(3))
+    assert "## python\n\nUse this tool to execute Python code in your chain of thought." in first
+    assert "<|start|>python to=assistant<|channel|>analysis<|message|>21<|end|>" in second
+    assert "<|start|>python to=assistant<|channel|>analysis<|message|>40<|end|>" in third

@@ -309,3 +309,20 @@ def test_render_then_parse_round_trip(messages: list[Message]) -> None:
         assert all(not m.notes for m in got)
     ids = get_tokenizer().encode_with_specials(text)
     assert [m.text for m in parse_tokens(ids, strict=True)] == [m.text for m in messages]
+
+
+_any_token = st.one_of(
+    st.integers(0, 199_997),
+    st.sampled_from([200002, 200003, 200005, 200006, 200007, 200008, 200012, 199998, 199999, 200014, 201088]),
+    st.integers(201_089, 300_000),  # outside the vocabulary
+)
+
+
+@SETTINGS
+@given(tokens=st.lists(_any_token, max_size=40), role=st.sampled_from([Role.ASSISTANT, None]))
+def test_lenient_never_raises_on_arbitrary_token_ids(tokens: list[int], role: Role | None) -> None:
+    parser = StreamParser(role)
+    for token in tokens:
+        parser.process(token)
+    parser.finish()
+    assert all(isinstance(m.text, str) for m in parser.messages)
