@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -769,23 +768,12 @@ def _our_parse(tokens: list[int], role: str | None) -> Outcome:
     return ("ok", [m.to_dict() for m in messages])
 
 
-#: The strict parser (parser.py) still differs here: in content, after an incomplete UTF-8
-#: sequence (token 158 is the lone byte 0xE2), a special token that is not a stop token is
-#: appended as text at once, ahead of the pending byte. The reference treats its text as bytes
-#: like any other token: appended to the pending bytes, so the 0xE2 becomes U+FFFD first and
-#: "<|channel|>" (invalid after it) waits for the next token ("ab").
+#: Found by this test: in content, after an incomplete UTF-8 sequence (token 158 is the lone byte
+#: 0xE2), the reference treats a non-stop special token's text as bytes like any other token's:
+#: the 0xE2 becomes U+FFFD first and "<|channel|>" waits for the next token ("ab").
 PENDING_BYTE_THEN_SPECIAL = [T.MESSAGE, 158, T.CHANNEL, 378]
-PARSER_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        f"parser.py: tokens {PENDING_BYTE_THEN_SPECIAL} (role assistant): the reference gives the text "
-        "'\\ufffd<|channel|>ab' with deltas None, None, '\\ufffd', '<|channel|>ab'; gptoss gives "
-        "'<|channel|>\\ufffdab' with deltas None, None, '<|channel|>', '\\ufffd'"
-    ),
-)
 
 
-@PARSER_XFAIL
 @_settings(400)
 @given(_completion(), PARSE_ROLES)
 @example(PENDING_BYTE_THEN_SPECIAL, "assistant")
@@ -853,7 +841,6 @@ def _our_steps(tokens: list[int], role: str | None) -> list[Any]:
     return steps
 
 
-@PARSER_XFAIL
 @_settings(250)
 @given(_completion(), PARSE_ROLES)
 @example(PENDING_BYTE_THEN_SPECIAL, "assistant")
