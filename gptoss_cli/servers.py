@@ -20,25 +20,18 @@ from typing import Any, Literal, get_args
 
 from gptoss_cli import errors
 from gptoss_cli.client import CompletionRequest, EndpointKind, Finish, RetryPolicy, Timeouts
+from gptoss_cli.harmony import tokens as T
 
 ServerKind = Literal["vllm", "sglang", "llamacpp", "ollama", "lmstudio", "openai"]
 SERVER_KINDS: tuple[ServerKind, ...] = get_args(ServerKind)
 
-# o200k_harmony ids, hard-coded so that this module does not depend on the Harmony package.
-ENDOFTEXT_ID = 199999
-RETURN_ID = 200002
-END_ID = 200007
-CALL_ID = 200012
+# The Harmony ids a server must stop on (never <|end|>: multi-message output must go on).
+ENDOFTEXT_ID = T.ENDOFTEXT
+RETURN_ID = T.RETURN
+END_ID = T.END
+CALL_ID = T.CALL
 STOP_TOKEN_IDS: tuple[int, ...] = (RETURN_ID, CALL_ID, ENDOFTEXT_ID)
-HARMONY_CONTROL_TOKENS: tuple[str, ...] = (
-    "<|start|>",
-    "<|end|>",
-    "<|message|>",
-    "<|channel|>",
-    "<|constrain|>",
-    "<|return|>",
-    "<|call|>",
-)
+HARMONY_CONTROL_TOKENS: tuple[str, ...] = T.CONTROL_TOKEN_TEXTS
 _SAMPLING = {"temperature": 1.0, "top_p": 1.0}
 
 # Top-level fields of Ollama's GenerateRequest; every other option goes into "options".
