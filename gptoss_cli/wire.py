@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gptoss_cli import errors
 from gptoss_cli.sse import DONE, LineSplitter, SSEDecoder, SSEEvent
@@ -32,11 +32,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class TextDelta:
+class TextDelta(NamedTuple):
     """A piece of completion text, with the token ids behind it when the server sends them.
 
     ``text`` may be empty when only ids arrived (an end-of-generation token the server does not render).
+    An immutable NamedTuple rather than a frozen dataclass: one is made per token, at half the cost.
     """
 
     text: str

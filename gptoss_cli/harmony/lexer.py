@@ -53,6 +53,11 @@ class TextLexer:
             out.append(text[last:end])
         return out
 
+    @property
+    def holding(self) -> bool:
+        """Whether a possible start of a special token is held back."""
+        return bool(self._hold)
+
     def flush(self) -> list[str]:
         """The held-back tail at the end of the stream (it was ordinary text after all)."""
         hold, self._hold = self._hold, ""

@@ -231,6 +231,11 @@ class StreamParser:
         lexer = self._lexer
         if lexer is None:
             lexer = self._lexer = TextLexer()
+        if "<" not in chunk and not lexer.holding:
+            # nothing here can start a special token: skip the lexer (most chunks, one per token)
+            if chunk:
+                self._text(chunk)
+            return self.drain()
         for piece in lexer.feed(chunk):
             if isinstance(piece, int):
                 self._special(piece)
@@ -581,7 +586,7 @@ class StreamParser:
 
     def _flush_deltas(self) -> None:
         if self._deltas:
-            text = "".join(self._deltas)
+            text = self._deltas[0] if len(self._deltas) == 1 else "".join(self._deltas)
             self._deltas = []
             hdr = self._hdr
             if hdr is not None and text:

@@ -63,11 +63,18 @@ class _Err:
 
 
 class _PlainOut:
-    """Final text to a pipe or file: as it arrives, no ANSI."""
+    """Final text to a pipe or file as it arrives, no ANSI.
+
+    Flushed at most every 2 ms while tokens pour in (a flush per token is a system call per
+    token), and always at the end of each message: text is never held longer than that.
+    """
+
+    FLUSH_EVERY = 0.002
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.wrote = ""
+        self._flushed = 0.0
 
     def start(self) -> None:
         pass
@@ -75,6 +82,12 @@ class _PlainOut:
     def feed(self, text: str) -> None:
         self.stream.write(text)
         self.wrote = text
+        now = time.monotonic()
+        if now - self._flushed >= self.FLUSH_EVERY:
+            self.stream.flush()
+            self._flushed = now
+
+    def flush(self) -> None:
         self.stream.flush()
 
     def close(self) -> None:
@@ -171,6 +184,9 @@ class StreamView:
 
     def _done(self, event: MessageDone) -> None:
         message = event.message
+        flush = getattr(self.out, "flush", None)
+        if flush is not None:
+            flush()
         if self.options.raw:
             return
         if (
