@@ -12,81 +12,19 @@ Analysis text is never classified as final.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..errors import ParseError
+from . import repair
 from . import tokens as T
 from .header import KNOWN_CHANNELS, RUST_WHITESPACE, Header, parse_lenient, parse_stop_in_header, parse_strict
 from .lexer import TextLexer
+from .repair import TERMINATOR_TEXT
 from .types import Author, Message, Role, TextContent
 
 _REPLACEMENT = "\ufffd"
 _UNEXPECTED_START = "while expecting start token 200006"
-_TERMINATOR_TEXT = {
-    T.END: "<|end|>",
-    T.CALL: "<|call|>",
-    T.RETURN: "<|return|>",
-    T.ENDOFTEXT: "<|endoftext|>",
-}
-#: Decide that headerless output is bare text after this many characters.
-_BARE_AFTER = 64
-_CHANNEL_WORD = re.compile(r"(analysis|commentary|final)")
-_RECIPIENT_AFTER = re.compile(r" to=(\S+?)(?=\s)")
-_RECIPIENT_BEFORE = re.compile(r" ?to=(\S+?)(analysis|commentary|final)")
-_STRIPPED_TYPE = re.compile(r" ?(json|code)(?=[^\w])")
-_MORE = object()  # a stripped header that needs more text to be read
-
-
-def _stripped_header(text: str, *, final: bool) -> tuple[str, str | None, str | None, str] | object | None:
-    """Read ``channel[ to=recipient][ json]`` (or `` to=recipientchannel...``) with markers stripped.
-
-    Returns (channel, recipient, content type, rest), ``_MORE`` when the text so far cannot
-    tell yet, or ``None`` when it is not such a header.
-    """
-    m = _CHANNEL_WORD.match(text)
-    recipient: str | None = None
-    if m:
-        channel, pos = m.group(1), m.end()
-        tail = text[pos:]
-        if tail.startswith(" to="):
-            r = _RECIPIENT_AFTER.match(tail)
-            if r is None:
-                return None if final else _MORE
-            recipient, pos = r.group(1), pos + r.end()
-        elif not final and " to=".startswith(tail) and tail:
-            return _MORE
-    else:
-        r = _RECIPIENT_BEFORE.match(text)
-        if r is None:
-            stripped = text.lstrip(" ")
-            if not final and (stripped.startswith("to=") or "to=".startswith(stripped)):
-                return _MORE
-            if not final and any(w.startswith(text) for w in KNOWN_CHANNELS) and text:
-                return _MORE
-            return None
-        recipient, channel, pos = r.group(1), r.group(2), r.end()
-    content_type = None
-    if recipient is not None:
-        rest = text[pos:]
-        t = _STRIPPED_TYPE.match(rest)
-        if t:
-            content_type = "<|constrain|>json" if t.group(1) == "json" else t.group(1)
-            pos += t.end()
-        elif not final and len(rest) < 6:
-            return _MORE
-    return channel, recipient, content_type, text[pos:]
-
-
-def _could_be_header(head: str) -> bool:
-    """Whether headerless text may still turn into a header once a special token arrives."""
-    word = head.split(None, 1)[0] if head.strip() else ""
-    return (
-        head.startswith("to=")
-        or word in Role._value2member_map_
-        or any(r.value.startswith(head) for r in Role)
-    )
 
 
 class ParserState(enum.StrEnum):
@@ -264,7 +202,7 @@ class StreamParser:
         state = self._state
         if state is ParserState.CONTENT:
             if self._stripped:
-                self._stripped_text(text)
+                repair.stripped_text(self, text)
                 return
             self._content.append(text)
             self._last_delta = text
@@ -279,7 +217,7 @@ class StreamParser:
     def _header_text(self, text: str) -> None:
         self._header.append(text)
         if self._undecided:
-            self._decide(final=False)
+            repair.decide(self, final=False)
 
     def _stray_text(self, text: str) -> None:
         self._stray.append(text)
@@ -288,9 +226,9 @@ class StreamParser:
         state = self._state
         if state is ParserState.CONTENT:
             if self._stripped:
-                self._end_stripped()
+                repair.end_stripped(self)
             if token in T.STOP_TOKENS:
-                self._finish_message(_TERMINATOR_TEXT[token])
+                self._finish_message(TERMINATOR_TEXT[token])
             elif self._stuck:
                 return
             elif self.strict:
@@ -301,7 +239,7 @@ class StreamParser:
                 else:
                     self._text(T.SPECIAL_TEXT[token])
             else:
-                self._lenient_special_in_content(token)
+                repair.special_in_content(self, token)
         elif state is ParserState.HEADER:
             self._undecided = False
             if token == T.MESSAGE:
@@ -309,14 +247,14 @@ class StreamParser:
             elif self.strict:
                 self._header.append(T.SPECIAL_TEXT[token])
             else:
-                self._lenient_special_in_header(token)
+                repair.special_in_header(self, token)
         elif token == T.START:
-            self._drop_stray("text between messages ignored")
+            repair.drop_stray(self, "text between messages ignored")
             self._begin_header(implicit=False)
         elif self.strict:
             raise ParseError(f"Unexpected token {token} {_UNEXPECTED_START}")
         else:
-            self._lenient_special_between(token)
+            repair.special_between(self, token)
 
     def _unknown(self, token: int) -> None:
         """An id outside the vocabulary: the reference cannot decode it and keeps waiting."""
@@ -329,7 +267,7 @@ class StreamParser:
             else:
                 raise ParseError(f"Unexpected token {token} {_UNEXPECTED_START}")
         else:
-            self._note_last(f"unknown token id {token} ignored")
+            repair.note_last(self, f"unknown token id {token} ignored")
 
     # --- headers ----------------------------------------------------------------------------
 
@@ -388,173 +326,6 @@ class StreamParser:
             )
         )
 
-    def _lenient_special_in_header(self, token: int) -> None:
-        if token == T.START:
-            partial = "".join(self._header).strip()
-            self._notes.append(
-                f"incomplete header {partial[:40]!r} discarded at <|start|>"
-                if partial
-                else "repeated <|start|>"
-            )
-            notes, role = self._notes, self._next_role
-            self._begin_header(implicit=False)
-            self._notes, self._next_role = notes, role
-        elif token in (T.CHANNEL, T.CONSTRAIN):
-            self._header.append(T.SPECIAL_TEXT[token])
-        elif token in _TERMINATOR_TEXT:
-            self._header_ended_by(_TERMINATOR_TEXT[token])
-        else:
-            self._notes.append(f"{T.SPECIAL_TEXT[token]} in header ignored")
-
-    def _header_ended_by(self, terminator: str | None) -> bool:
-        """A header ended without ``<|message|>``; the text after its fields is the body."""
-        text = self._header_string()
-        if not text.strip(RUST_WHITESPACE):
-            return False
-        if (
-            self._next_role is None
-            and not self._implicit
-            and not text.lstrip().startswith(tuple(r.value for r in Role))
-        ):
-            self._notes.append(f"header without a role dropped: {text[:40]!r}")
-            return False
-        header, body, notes = parse_lenient(text, self._role_hint(), prefix_only=True)
-        if not body:
-            if terminator is not None:
-                self._notes.append(f"{terminator} inside a header ignored")
-            return False
-        self._notes.extend(notes)
-        self._notes.append("missing <|message|>: the header's remaining text taken as content")
-        if header.channel is None and header.recipient is None and header.role is Role.ASSISTANT:
-            header = Header(header.role, header.name, "final", None, header.content_type)
-            self._notes.append("no channel: treated as final")
-        self._open_message(header)
-        self._content.append(body)
-        self._deltas.append(body)
-        self._finish_message(terminator)
-        return True
-
-    # --- headerless output: bare text or special tokens stripped by the server ---------------
-
-    def _decide(self, *, final: bool) -> None:
-        """First message, no special token yet: normal header, stripped markers, or bare text."""
-        head = "".join(self._header).lstrip(RUST_WHITESPACE)
-        found = _stripped_header(head.removeprefix("assistant"), final=final)
-        if found is _MORE:
-            if not final and len(head) < 256:
-                return
-            found = None
-        if isinstance(found, tuple):
-            self._undecided = False
-            self._open_stripped(*found, first=True)
-            return
-        if not final and _could_be_header(head):
-            return
-        if final or len(head) >= _BARE_AFTER or "\n" in head:
-            self._undecided = False
-            self._open_message(Header(self._next_role or Role.ASSISTANT, None, "final"))
-            self._notes.append("no Harmony header: the text taken as the final answer")
-            self._emit_stripped(head)
-
-    def _open_stripped(
-        self, channel: str, recipient: str | None, content_type: str | None, rest: str, *, first: bool
-    ) -> None:
-        """Open a message whose markers the server stripped (``analysis...assistantfinal...``)."""
-        role = (self._next_role or Role.ASSISTANT) if first else Role.ASSISTANT
-        self._open_message(Header(role, None, channel, recipient, content_type))
-        self._notes.append("special tokens missing from the output (stripped by the server?)")
-        self._stripped = True
-        self._sbuf = ""
-        if rest:
-            self._stripped_text(rest)
-
-    def _stripped_text(self, text: str) -> None:
-        buf = self._sbuf + text
-        pos = 0
-        while True:
-            at = buf.find("assistant", pos)
-            if at < 0:
-                break
-            found = _stripped_header(buf[at + len("assistant") :], final=False)
-            if found is _MORE:
-                if len(buf) - at < 256:
-                    self._emit_stripped(buf[:at])
-                    self._sbuf = buf[at:]
-                    return
-            elif isinstance(found, tuple):
-                self._emit_stripped(buf[:at])
-                self._finish_message(None)
-                self._open_stripped(*found, first=False)
-                return
-            pos = at + 1
-        hold = 0
-        for n in range(min(len(buf), len("assistant")), 0, -1):
-            if "assistant".startswith(buf[-n:]):
-                hold = n
-                break
-        self._emit_stripped(buf[: len(buf) - hold])
-        self._sbuf = buf[len(buf) - hold :]
-
-    def _emit_stripped(self, text: str) -> None:
-        if text:
-            self._content.append(text)
-            self._deltas.append(text)
-            self._last_delta = text
-
-    def _end_stripped(self) -> None:
-        rest, self._sbuf = self._sbuf, ""
-        self._stripped = False
-        self._emit_stripped(rest)
-
-    # --- lenient repairs around content -----------------------------------------------------
-
-    def _lenient_special_in_content(self, token: int) -> None:
-        if token == T.START:
-            self._notes.append("missing <|end|>: message closed by <|start|>")
-            self._finish_message(None)
-            self._begin_header(implicit=False)
-        elif token == T.CHANNEL:
-            self._notes.append("missing <|end|>: message closed by a new <|channel|>")
-            self._finish_message(None)
-            self._begin_header(implicit=True, text=T.SPECIAL_TEXT[T.CHANNEL])
-        else:
-            self._notes.append(f"{T.SPECIAL_TEXT[token]} removed from content")
-
-    def _lenient_special_between(self, token: int) -> None:
-        if token in (T.CHANNEL, T.MESSAGE):
-            stray = "".join(self._stray).strip(RUST_WHITESPACE)
-            self._stray = []
-            role_word = stray if stray in Role._value2member_map_ else ""
-            if stray and not role_word:
-                self._note_last(f"text between messages ignored: {stray[:40]!r}")
-            notes = self._notes
-            self._begin_header(implicit=not role_word, text=role_word)
-            self._notes = notes
-            self._notes.append("missing <|start|> before the header")
-            if token == T.CHANNEL:
-                self._header.append(T.SPECIAL_TEXT[token])
-            else:
-                self._end_header()
-        elif token in _TERMINATOR_TEXT:
-            self._note_last(f"extra {T.SPECIAL_TEXT[token]} ignored")
-        else:
-            self._note_last(f"{T.SPECIAL_TEXT[token]} between messages ignored")
-
-    def _drop_stray(self, why: str) -> None:
-        stray = "".join(self._stray)
-        self._stray = []
-        if stray.strip(RUST_WHITESPACE):
-            self._note_last(f"{why}: {stray[:40]!r}")
-
-    def _note_last(self, note: str) -> None:
-        """A repair between messages: on the parser, and on the message before it (or the next one)."""
-        self.notes.append(note)
-        if self.messages:
-            last = self.messages[-1]
-            self.messages[-1] = replace(last, notes=(*last.notes, note))
-        else:
-            self._notes.append(note)
-
     # --- content bytes (token ids): the reference's incremental UTF-8 rule -----------------
 
     def _content_bytes(self, data: bytes) -> None:
@@ -597,7 +368,7 @@ class StreamParser:
         if hdr is None:
             return
         if self._stripped:
-            self._end_stripped()
+            repair.end_stripped(self)
         text = "".join(self._content)
         if self._stuck:
             text += _REPLACEMENT
@@ -632,12 +403,12 @@ class StreamParser:
             if self.strict:
                 raise ParseError("Unexpected EOS while waiting for message header to complete")
             if self._undecided:
-                self._decide(final=True)
+                repair.decide(self, final=True)
                 if self._state is ParserState.CONTENT:
                     self._finish_message(None)
                     return
-            if not self._header_ended_by(None):
-                self._note_last("output ended inside a message header")
+            if not repair.header_ended_by(self, None):
+                repair.note_last(self, "output ended inside a message header")
             self._state = ParserState.EXPECT_START
         elif not self.strict:
             stray = "".join(self._stray).strip(RUST_WHITESPACE)
@@ -648,7 +419,7 @@ class StreamParser:
                 self._deltas.append(stray)
                 self._finish_message(None)
             else:
-                self._drop_stray("text after the last message ignored")
+                repair.drop_stray(self, "text after the last message ignored")
 
 
 def parse_tokens(
