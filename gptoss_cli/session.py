@@ -185,7 +185,7 @@ class Turn:
         if self._gen is not None:
             self._gen.close()  # type: ignore[attr-defined]
         if self.result is None:
-            self._record(_Progress(), interrupted=True, error=None)
+            self._record(_Progress(start=time.perf_counter()), interrupted=True, error=None)
 
     def _request(self) -> CompletionRequest:
         target = self._session.target
@@ -206,7 +206,6 @@ class Turn:
 
     def _run(self) -> Iterator[SessionEvent]:
         progress = _Progress()
-        self._progress = progress
         parser = StreamParser(Role.ASSISTANT)
         if self._prefill is not None:
             parser.feed_text(_prefill_text(self._prefill))
@@ -216,6 +215,7 @@ class Turn:
         raw = self._session.raw_events
         stream = stream_completion(self._request())
         error: str | None = None
+        last: list[SessionEvent] = []  # what the end of output produced (a finally block cannot yield)
         try:
             for item in stream:
                 if isinstance(item, TextDelta):
@@ -236,13 +236,13 @@ class Turn:
             error = str(exc)
             raise
         finally:
+            # runs on success, on an error, and on close() (Ctrl-C): what arrived is always recorded
             stream.close()
             if self.result is None:
-                yield_events = progress.observe(parser.finish(), start)
-                progress.messages_from(parser)
+                last = progress.observe(parser.finish(), start)
+                progress.messages = list(parser.messages)
                 self._record(progress, interrupted=progress.finish is None and error is None, error=error)
-                progress.late = yield_events
-        yield from progress.late
+        yield from last
         assert self.result is not None
         for message in self.result.messages:
             if message.notes and message.notes != (INCOMPLETE,):
@@ -302,7 +302,6 @@ class _Progress:
     analysis_tokens: int = 0
     final_tokens: int = 0
     messages: list[Message] = field(default_factory=list)
-    late: list[SessionEvent] = field(default_factory=list)
 
     def observe(self, events: list[Any], start: float) -> list[SessionEvent]:
         for event in events:
@@ -314,9 +313,6 @@ class _Progress:
                 else:
                     self.analysis_tokens += 1
         return events
-
-    def messages_from(self, parser: StreamParser) -> None:
-        self.messages = list(parser.messages)
 
 
 class Session:
