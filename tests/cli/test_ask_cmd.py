@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,46 @@ def test_raw_shows_the_exact_harmony_text(scripted_server: ScriptedServer) -> No
     result = run(["ask", "q", "-n", "--raw", *args])
     assert result.code == 0
     assert result.out == "".join(ANALYSIS_THEN_FINAL) + "\n"
+
+
+def test_ctrl_c_mid_stream_keeps_what_arrived(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ..scripted_server import PingUntilGone
+
+    steps = llamacpp_stream(["<|channel|>final<|message|>", "Half an answer"], done=False)[:-1]
+    scripted_server.script("/v1/completions", Reply.sse([*steps, PingUntilGone(limit=20)]))
+    home = tmp_path / "home"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gptoss_cli",
+            "ask",
+            "q",
+            "--base-url",
+            scripted_server.url,
+            "--kind",
+            "llamacpp",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "GPTOSS_HOME": str(home)},
+    )
+    assert child.stdout is not None
+    first = child.stdout.read1(100)  # type: ignore[attr-defined]  # blocks until the partial answer arrives
+    time.sleep(0.2)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 130
+    assert (first + out).decode() == "Half an answer\n"
+    assert "Traceback" not in err.decode()
+    saved = [p for p in home.rglob("*.json") if "conversations" in p.parts and p.name != "index.json"]
+    data = json.loads(saved[0].read_text())
+    assert data["gptoss"]["turns"][0]["incomplete"] is True
+    assert data["messages"][-1]["content"][0]["text"] == "Half an answer"
