@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,17 +15,16 @@ collect_ignore_glob = [] if os.environ.get("GPTOSS_LLAMA_TIER") else ["llama/*"]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test touches a real config, history or cache: GPTOSS_HOME points at a temp dir."""
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test touches a real config, history or cache: GPTOSS_HOME is an empty (not yet created)
+    temp dir, and no GPTOSS_*/OPENAI_* variable leaks in. Tests that need the path take ``home``."""
     for name in list(os.environ):
-        if (
-            name.startswith(("GPTOSS_", "OPENAI_"))
-            and name != "GPTOSS_LLAMA_TIER"
-            and not name.startswith("GPTOSS_LLAMA")
-        ):
+        if name.startswith(("GPTOSS_", "OPENAI_")) and not name.startswith("GPTOSS_LLAMA"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("GPTOSS_HOME", str(tmp_path_factory.mktemp("home")))
+    root = tmp_path / "home"
+    monkeypatch.setenv("GPTOSS_HOME", str(root))
     monkeypatch.setenv("NO_COLOR", "1")
+    return root
 
 
 @pytest.fixture

@@ -38,17 +38,6 @@ from gptoss_cli.errors import ConfigError, UsageError
 KEY = "sk-test-0123456789abcdef"
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets an empty GPTOSS_HOME and no GPTOSS_*/OPENAI_* variables."""
-    for name in list(os.environ):
-        if name.startswith(("GPTOSS_", "OPENAI_")):
-            monkeypatch.delenv(name)
-    root = tmp_path / "home"
-    monkeypatch.setenv("GPTOSS_HOME", str(root))
-    yield root
-
-
 def write(home: Path, text: str) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     path = home / "config.toml"

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +42,6 @@ from gptoss_cli.store import (
 
 SECRET = "sk-live-SECRET-0123456789"
 T0 = dt.datetime(2025, 8, 7, 10, 11, 12, 345000, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets an empty GPTOSS_HOME and no GPTOSS_*/OPENAI_* variables."""
-    for name in list(os.environ):
-        if name.startswith(("GPTOSS_", "OPENAI_")):
-            monkeypatch.delenv(name)
-    root = tmp_path / "home"
-    monkeypatch.setenv("GPTOSS_HOME", str(root))
-    yield root
 
 
 class Clock:
