@@ -31,7 +31,6 @@ from .common import (
     ToolFlags,
     ToolsOpt,
     YesOpt,
-    build_tools,
     check_structured,
     load_schema,
     open_session,
@@ -39,7 +38,6 @@ from .common import (
     read_stdin_if_piped,
     server_flags,
     split_options,
-    with_tools,
 )
 
 _CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.S)
@@ -97,17 +95,14 @@ def ask(
         "stats": stats or None,
         "save_history": False if no_log else None,
     }
-    session, settings = open_session(flags, split_options(option or []))
+    response_format = load_schema(schema) if schema is not None else None  # before any server is asked
+    tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
+    session, settings, registry = open_session(flags, split_options(option or []), tool_flags)
     persistence = persistence_for(settings)
     if cid is not None or cont:
         from .persist import history_of
 
         session.history = history_of(persistence.load(cid) if cid is not None else persistence.load_last())
-    registry = build_tools(
-        ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps), settings
-    )
-    with_tools(session, registry)
-    response_format = load_schema(schema) if schema is not None else None
     if response_format is not None:
         from dataclasses import replace
 

@@ -28,12 +28,10 @@ from .common import (
     ToolFlags,
     ToolsOpt,
     YesOpt,
-    build_tools,
     open_session,
     persistence_for,
     server_flags,
     split_options,
-    with_tools,
 )
 
 
@@ -77,14 +75,11 @@ def chat(
         "stats": stats or None,
         "save_history": False if no_log else None,
     }
-    session, settings = open_session(flags, split_options(option or []))
+    tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
+    session, settings, registry = open_session(flags, split_options(option or []), tool_flags)
     persistence = persistence_for(settings)
     if file is not None:
         session.history = history_of(persistence.load(file))
-    registry = build_tools(
-        ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps), settings
-    )
-    with_tools(session, registry)
     repl = Repl(
         session,
         ViewOptions(

@@ -280,13 +280,28 @@ def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> T
     )
 
 
-def open_session(flags: dict[str, Any], call_options: Sequence[tuple[str, str]]) -> tuple[Session, Settings]:
-    """Resolve config for these flags and open a session on its server."""
+def open_session(
+    flags: dict[str, Any], call_options: Sequence[tuple[str, str]], tools: ToolFlags | None = None
+) -> tuple[Session, Settings, Registry | None]:
+    """Resolve config for these flags, load the tools, and open a session on the server.
+
+    Local input (config, tool files) is checked before the server is contacted, so a broken file
+    is reported even when the server is down.
+    """
     from ..config.resolve import resolve
     from ..session import Session
 
     settings = resolve(flags)
-    return Session(target_for(settings, call_options), chat_settings(settings)), settings
+    chat = chat_settings(settings)
+    registry = build_tools(tools, settings) if tools is not None else None
+    try:
+        session = Session(target_for(settings, call_options), chat)
+    except BaseException:
+        if registry is not None:
+            registry.close()  # MCP servers and python processes started for nothing
+        raise
+    with_tools(session, registry)
+    return session, settings, registry
 
 
 def persistence_for(settings: Settings) -> StorePersistence:
