@@ -165,6 +165,8 @@ class ModelInfo:
 
     id: str
     owned_by: str | None = None
+    context_length: int | None = None
+    """``max_model_len`` where the server lists it (vLLM, SGLang)."""
 
 
 # ------------------------------------------------------------------------------------------------ URLs
@@ -438,5 +440,8 @@ def parse_models(answer: JSONResponse) -> list[ModelInfo]:
     for entry in data:
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             owner = entry.get("owned_by")
-            models.append(ModelInfo(entry["id"], owner if isinstance(owner, str) else None))
+            length = entry.get("max_model_len")
+            if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+                length = None
+            models.append(ModelInfo(entry["id"], owner if isinstance(owner, str) else None, length))
     return models

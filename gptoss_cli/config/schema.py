@@ -101,6 +101,8 @@ class ProfileConfig:
     options: dict[str, Any] = field(default_factory=dict)
     connect_timeout: float = 5.0
     read_timeout: float = 600.0
+    max_tokens: int | None = None
+    """A cap on the generation limit; None: the room left in the server's context (gptoss_cli.limits)."""
 
     def to_dict(self) -> dict[str, Any]:
         return _section_dict(self)
@@ -221,6 +223,12 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
+def _token_count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError
+    return value
+
+
 def _url(value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"https?://[^\s/]+", value.strip()):
         raise ValueError
@@ -317,6 +325,11 @@ FIELDS: Mapping[str, Field] = {
     "profiles.*.options": Field("a table of request fields", _table, "extra fields for every request"),
     "profiles.*.connect_timeout": Field("a positive number of seconds", _seconds, "seconds to connect"),
     "profiles.*.read_timeout": Field("a positive number of seconds", _seconds, "seconds between two reads"),
+    "profiles.*.max_tokens": Field(
+        "a positive whole number",
+        _token_count,
+        "cap on tokens per answer (default: the room left in the context)",
+    ),
 }
 _ARGV = "a command: a list of strings (program and arguments), never run through a shell"
 TOOL_FIELDS: Mapping[str, Field] = {
