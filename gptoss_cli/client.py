@@ -173,7 +173,17 @@ class ModelInfo:
 
 
 def normalize_base_url(base_url: str) -> str:
-    """``http://h:8000/v1/`` -> ``http://h:8000``: the server root the endpoint paths hang from."""
+    """``http://h:8000/v1/`` -> ``http://h:8000``: the server root the endpoint paths hang from.
+
+    A URL with a query string or fragment is refused: endpoint paths are appended to the root, so a
+    ``?key=...`` would end up in the middle of every request's URL.
+    """
+    if "?" in base_url or "#" in base_url:
+        raise errors.UsageError(
+            f"the base URL {redact_url(base_url)} has a query string or fragment; gptoss appends "
+            "endpoint paths to it",
+            hint="give the server's root (e.g. http://127.0.0.1:8000/v1) and the key with --api-key-env",
+        )
     url = base_url.strip().rstrip("/")
     if url.endswith("/v1"):
         url = url[:-3]

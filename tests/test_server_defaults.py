@@ -212,3 +212,61 @@ def test_vllm_simulation_cites_every_default() -> None:
     for default in VLLM.DEFAULTS.values():
         assert default.cite.startswith("vllm 0.32.0 vllm/") and ":" in default.cite
     assert _tokens("word1 word2") > 0
+
+
+# ----------------------------------------------------------------------------------------- doctor
+
+
+def _doctor(server: ScriptedServer, **kw: Any) -> Any:
+    from gptoss_cli.doctor import DoctorOptions, run_doctor
+
+    return run_doctor(DoctorOptions(server.url, **kw))
+
+
+def test_doctor_shows_the_limit_and_what_the_server_would_do_without_it(
+    scripted_server: ScriptedServer,
+) -> None:
+    from gptoss_cli.doctor_checks import LIMIT
+
+    simulate(scripted_server, "vllm", [LONG])
+    check = _doctor(scripted_server).check(LIMIT)
+    assert check.status == "ok"
+    assert "the room left in the server's 4,096-token context" in check.detail
+    assert "without a limit vLLM would stop after 16 tokens" in check.detail
+
+
+def test_doctor_fails_a_server_whose_context_would_cut_answers(scripted_server: ScriptedServer) -> None:
+    from gptoss_cli.doctor_checks import LIMIT
+
+    simulate(scripted_server, "vllm", [LONG], context_length=200)
+    report = _doctor(scripted_server)
+    check = report.check(LIMIT)
+    assert check.status == "fail" and "a 200-token answer would be cut" in check.detail
+    assert check.fix is not None and "--max-model-len" in check.fix
+    assert not report.ok
+
+
+def test_doctor_fails_a_config_cap_that_would_cut_answers(scripted_server: ScriptedServer) -> None:
+    from gptoss_cli.doctor_checks import LIMIT
+
+    simulate(scripted_server, "sglang", [LONG])
+    check = _doctor(scripted_server, max_tokens=100).check(LIMIT)
+    assert check.status == "fail" and "100 tokens (max_tokens in the config)" in check.detail
+    assert check.fix is not None and "-o max_tokens" in check.fix
+
+
+def test_doctor_never_prints_credentials_from_the_url(scripted_server: ScriptedServer) -> None:
+    simulate(scripted_server, "vllm", [LONG])
+    url = scripted_server.url.replace("http://", "http://alice:s3cr3t-pass@")
+    result = run(["doctor", "--base-url", url, "--json"])
+    assert "s3cr3t" not in result.out and "s3cr3t" not in result.stderr
+    assert json.loads(result.out)["server"]["kind"] == "vllm"
+
+
+def test_a_base_url_with_a_query_string_is_refused_clearly(scripted_server: ScriptedServer) -> None:
+    simulate(scripted_server, "vllm", [LONG])
+    for command in (["doctor"], ["ask", "hi", "-n"]):
+        result = run([*command, "--base-url", scripted_server.url + "/v1?api_key=SECRETKEY"])
+        assert result.code in (1, 2)
+        assert "query string" in result.stderr and "SECRETKEY" not in result.stderr
+        assert "Traceback" not in result.stderr

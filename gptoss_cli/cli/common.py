@@ -300,6 +300,28 @@ def _only_model(models: list[Any] | None) -> str | None:
     raise UsageError(f"the server lists {len(models)} models ({names})", hint="choose one with --model")
 
 
+def with_server(settings: Settings) -> Settings:
+    """``settings`` with a base URL: the configured one, or a local server found on a usual port.
+
+    Discovery runs only when flags, environment and config name no URL; it says once on stderr which
+    server it chose (later runs reuse the cached choice quietly).
+    """
+    if settings.sources.get("profile.base_url", "default") != "default":
+        return settings
+    from ..discover import find_server
+    from ..paths import cache_dir
+
+    found = find_server(cache_dir())
+    if found.fresh:
+        model = "" if found.gptoss_model else " (it lists no gpt-oss model)"
+        sys.stderr.write(
+            f"gptoss: no base URL configured; using {found.base_url}, the usual port of "
+            f"{found.usual_for}{model} (--base-url or GPTOSS_BASE_URL to choose)\n"
+        )
+    sources = {**settings.sources, "profile.base_url": f"found on port {found.base_url.rsplit(':', 1)[1]}"}
+    return replace(settings, profile=replace(settings.profile, base_url=found.base_url), sources=sources)
+
+
 def open_session(
     flags: dict[str, Any], call_options: Sequence[tuple[str, str]], tools: ToolFlags | None = None
 ) -> tuple[Session, Settings, Registry | None]:
@@ -315,6 +337,7 @@ def open_session(
     chat = chat_settings(settings)
     registry = build_tools(tools, settings) if tools is not None else None
     try:
+        settings = with_server(settings)
         session = Session(target_for(settings, call_options), chat)
     except BaseException:
         if registry is not None:

@@ -229,7 +229,13 @@ def _token_count(value: Any) -> int:
     return value
 
 
+_HOST_PORT = re.compile(r"(localhost|[\w.-]+|\[[0-9a-fA-F:]+\]):\d{1,5}(/\S*)?")
+
+
 def _url(value: Any) -> str:
+    """An http(s) URL; ``host:port`` without a scheme means ``http://host:port``."""
+    if isinstance(value, str) and _HOST_PORT.fullmatch(value.strip()):
+        return "http://" + value.strip()
     if not isinstance(value, str) or not re.match(r"https?://[^\s/]+", value.strip()):
         raise ValueError
     return value.strip()
@@ -313,7 +319,9 @@ FIELDS: Mapping[str, Field] = {
     "display.stats": Field("true or false", _boolean, "print timings and token counts after each answer"),
     "display.color": Field(_one_of("color"), _choice(COLOR_CHOICES), "colour output"),
     "history.save": Field("true or false", _boolean, "save every conversation under the data dir"),
-    "profiles.*.base_url": Field("an http:// or https:// URL", _url, "server root (a trailing /v1 is fine)"),
+    "profiles.*.base_url": Field(
+        "an http:// or https:// URL (or host:port)", _url, "server root (a trailing /v1 is fine)"
+    ),
     "profiles.*.model": Field("a string", _optional_string, "model name sent to the server"),
     "profiles.*.kind": Field(_one_of("kind"), _choice(KIND_CHOICES), "server kind (auto = probe)"),
     "profiles.*.api_key_env": Field(
