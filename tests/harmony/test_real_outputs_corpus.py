@@ -87,7 +87,7 @@ def test_case_expectation(case: dict[str, Any]) -> None:
         assert not SPECIAL.search(exp["final"]), "an answer never contains Harmony special tokens"
     elif exp["kind"] == "tool_call":
         assert set(exp) == {"kind", "recipient", "arguments", "confidence"}
-        assert re.fullmatch(r"(functions|browser|container|python)(\.[\w-]+)?", exp["recipient"])
+        assert re.fullmatch(r"(functions|browser|container|python)(\.[^<>\n]+)?", exp["recipient"])
         assert exp["arguments"] in case["completion"]
     else:
         assert set(exp) == {"kind", "confidence"}
