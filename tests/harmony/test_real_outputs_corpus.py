@@ -1,6 +1,7 @@
 """The corpus of real gpt-oss completions (tests/data/real_outputs/) is well formed.
 
-Only the shape of the data is checked here: what the parser must make of each case lives with the parser's tests.
+Only the shape of the data is checked here; what the parser must make of each case belongs to the
+parser's tests.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def test_case_provenance(case: dict[str, Any]) -> None:
     assert src["kind"] in SOURCE_KINDS
     assert src["ref"].strip()
     if src["repo"] == "unknown":
-        # a file found in the code index whose repository the index does not name: its index id is the reference
+        # a file the code index returned without naming its repository: the index id is the reference
         assert src["ref"].startswith("search-index file id ")
         assert src["note"].strip()
     else:
@@ -91,3 +92,14 @@ def test_case_expectation(case: dict[str, Any]) -> None:
         assert exp["arguments"] in case["completion"]
     else:
         assert set(exp) == {"kind", "confidence"}
+
+
+def test_at_least_150_real_cases() -> None:
+    real = [c for c in CASES if not c.get("synthetic", False)]
+    assert len(real) >= MIN_REAL, f"{len(real)} real cases"
+
+
+def test_every_kind_of_expectation_is_represented() -> None:
+    kinds = {(c["expect"]["kind"], c["special_tokens"]) for c in CASES if not c.get("synthetic", False)}
+    wanted = {(kind, tokens) for kind in ("final", "tool_call", "no_answer") for tokens in (True, False)}
+    assert wanted <= kinds
