@@ -308,14 +308,17 @@ def context_length(
     ``models`` is a ``/v1/models`` listing already fetched (vLLM and SGLang read it from there). A
     server that does not answer the probe is not an error here: the request itself will say more.
     """
-    source = profile.context
-    if source is None:
-        return None
-    if source.path == "/v1/models" and models is not None:
-        chosen = [m for m in models if m.id == model] if model is not None else models
-        return chosen[0].context_length if len(chosen) == 1 else None
-    answer = _try_context(normalize_base_url(base_url) + source.path, api_key, timeouts, client)
-    return source.read(answer.data, model) if answer is not None else None
+    for source in profile.context:
+        if source.path == "/v1/models" and models is not None:
+            chosen = [m for m in models if m.id == model] if model is not None else models
+            if len(chosen) == 1 and chosen[0].context_length is not None:
+                return chosen[0].context_length
+            continue
+        answer = _try_context(normalize_base_url(base_url) + source.path, api_key, timeouts, client)
+        length = source.read(answer.data, model) if answer is not None else None
+        if length is not None:
+            return length
+    return None
 
 
 def _try_context(

@@ -81,8 +81,23 @@ def read_llamacpp_props(data: Any, model: str | None) -> int | None:
     return _positive(data.get("n_ctx"))
 
 
+def read_lmstudio_loaded(data: Any, model: str | None) -> int | None:
+    """``GET /api/v1/models`` of LM Studio >= 0.4: ``models[].loaded_instances[].config.context_length``."""
+    entries = data.get("models") if isinstance(data, Mapping) else None
+    if not isinstance(entries, list):
+        return None
+    for entry in entries:
+        if not isinstance(entry, Mapping) or (model is not None and entry.get("key") != model):
+            continue
+        for instance in entry.get("loaded_instances") or ():
+            config = instance.get("config") if isinstance(instance, Mapping) else None
+            if isinstance(config, Mapping) and _positive(config.get("context_length")):
+                return _positive(config.get("context_length"))
+    return None
+
+
 def read_lmstudio_models(data: Any, model: str | None) -> int | None:
-    """``GET /api/v0/models`` of LM Studio: the loaded context, else the model's maximum."""
+    """``GET /api/v0/models`` of LM Studio: the model's ``max_context_length`` (not loaded yet)."""
     entry = _model_entry(data, model)
     if entry is None:
         return None
@@ -114,8 +129,9 @@ class ServerProfile:
     endpoint_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     refused_endpoints: Mapping[str, str] = field(default_factory=dict)
     """Endpoint kinds that cannot serve raw Harmony on this server, with the reason."""
-    context: ContextSource | None = None
-    """Where the server reports its context length (None: it does not, or it is in the request)."""
+    context: tuple[ContextSource, ...] = ()
+    """Where the server reports its context length, tried in order (none: it does not, or the
+    request itself sets it)."""
     context_option: tuple[str, ...] | None = None
     """The request field that sets the context (Ollama's ``options.num_ctx``), read from the body."""
     default_max_tokens: int | None = None
@@ -224,7 +240,7 @@ PROFILES: Mapping[str, ServerProfile] = {
             "stream_options": {"include_usage": True},
             **_SAMPLING,
         },
-        context=ContextSource("/v1/models", read_max_model_len),
+        context=(ContextSource("/v1/models", read_max_model_len),),
         default_max_tokens=16,
         context_fix="start vLLM with a larger --max-model-len",
     ),
@@ -243,7 +259,7 @@ PROFILES: Mapping[str, ServerProfile] = {
             "stream_options": {"include_usage": True},
             **_SAMPLING,
         },
-        context=ContextSource("/v1/models", read_max_model_len),
+        context=(ContextSource("/v1/models", read_max_model_len),),
         default_max_tokens=16,
         context_fix="start SGLang with a larger --context-length",
     ),
@@ -261,7 +277,7 @@ PROFILES: Mapping[str, ServerProfile] = {
             "min_p": 0.0,
         },
         endpoint_defaults={"llamacpp": {"return_tokens": True}},
-        context=ContextSource("/props", read_llamacpp_props),
+        context=(ContextSource("/props", read_llamacpp_props),),
         default_max_tokens=None,
         context_fix="start llama-server with a larger -c (context size per slot: -c divided by -np)",
     ),
@@ -272,7 +288,8 @@ PROFILES: Mapping[str, ServerProfile] = {
         token_id_prompts=False,
         stop_token_ids=False,
         token_ids_out=False,
-        defaults={"options": {"num_ctx": 16384, **_SAMPLING, "top_k": 0, "min_p": 0.0}},
+        # truncate: false, or a prompt longer than num_ctx is cut silently (docs/server-defaults.md)
+        defaults={"options": {"num_ctx": 16384, **_SAMPLING, "top_k": 0, "min_p": 0.0}, "truncate": False},
         refused_endpoints={
             "openai": "/v1/completions wraps the prompt in Ollama's own template and drops the analysis "
             "channel, so it cannot serve raw Harmony",
@@ -290,7 +307,10 @@ PROFILES: Mapping[str, ServerProfile] = {
         stop_token_ids=False,
         token_ids_out=False,
         defaults=dict(_SAMPLING),
-        context=ContextSource("/api/v0/models", read_lmstudio_models),
+        context=(
+            ContextSource("/api/v1/models", read_lmstudio_loaded),
+            ContextSource("/api/v0/models", read_lmstudio_models),
+        ),
         default_max_tokens=None,
         context_fix="load the model in LM Studio with a longer context length",
     ),
@@ -302,7 +322,7 @@ PROFILES: Mapping[str, ServerProfile] = {
         stop_token_ids=False,
         token_ids_out=False,
         defaults=dict(_SAMPLING),
-        context=ContextSource("/v1/models", read_max_model_len),
+        context=(ContextSource("/v1/models", read_max_model_len),),
         default_max_tokens=16,
     ),
 }

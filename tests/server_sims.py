@@ -397,6 +397,9 @@ class SGLang(VLLM):
         return token
 
 
+_L = "llama.cpp 11434.0.0"
+
+
 @dataclass
 class LlamaServer(SimulatedServer):
     """llama-server: ``/v1/completions`` and native ``/completion``, ``/props``, ``/v1/models``."""
@@ -404,6 +407,35 @@ class LlamaServer(SimulatedServer):
     special: bool = False
     """The server's ``--special`` flag (off by default): control tokens rendered in the text."""
     slots: int = 1
+    DEFAULTS: ClassVar[Mapping[str, Default]] = {
+        d.name: d
+        for d in (
+            Default(
+                "n_predict",
+                -1,
+                f"{_L} tools/server/server-schema.cpp:530 (max_tokens is an alias: :44-48; -1 runs to the "
+                "end of the slot's context)",
+            ),
+            Default(
+                "special",
+                False,
+                f"{_L} tools/server/server-context.cpp:4130-4133 (control tokens only with --special or "
+                "preserved_tokens)",
+            ),
+            Default(
+                "context_per_slot",
+                "n_ctx / slots",
+                f"{_L} tools/server/server-context.cpp:4955-4963 (/props default_generation_settings.n_ctx)",
+            ),
+            Default(
+                "prompt_over_context",
+                400,
+                f"{_L} tools/server/server-context.cpp:3418-3425 (exceed_context_size_error)",
+            ),
+            Default("stream", False, f"{_L} tools/server/server-schema.cpp:519-571"),
+            Default("stop_token_ids", "ignored", f"{_L} tools/server/server-schema.cpp:487-503"),
+        )
+    }
 
     def install(self, server: ScriptedServer) -> None:
         server.respond("/v1/completions", self.completions)
@@ -421,9 +453,22 @@ class LlamaServer(SimulatedServer):
         return Reply.json(data, headers=self._headers())
 
     def models(self, _request: RecordedRequest) -> Reply:
-        entry = {"id": self.model_id, "object": "model", "created": 1, "owned_by": "llamacpp",
-                 "meta": {"n_ctx_train": 131072}}  # fmt: skip
+        meta = {"n_ctx": self.context_length // self.slots, "n_ctx_train": 131072}
+        entry = {"id": self.model_id, "object": "model", "created": 1, "owned_by": "llamacpp", "meta": meta}
         return Reply.json({"object": "list", "data": [entry]}, headers=self._headers())
+
+    def _too_long(self, body: Mapping[str, Any]) -> Reply | None:
+        prompt_len = len(_prompt_tokens(body.get("prompt", "")))
+        n_ctx = self.context_length // self.slots
+        if prompt_len < n_ctx:
+            return None
+        message = (
+            f"request ({prompt_len} tokens) exceeds the available context size ({n_ctx} tokens), "
+            "try increasing it"
+        )
+        error = {"code": 400, "message": message, "type": "exceed_context_size_error",
+                 "n_prompt_tokens": prompt_len, "n_ctx": n_ctx}  # fmt: skip
+        return Reply.json({"error": error}, 400, headers=self._headers())
 
     def _run(self, body: Mapping[str, Any]) -> tuple[list[tuple[str, int]], str, int, int]:
         prompt_len = len(_prompt_tokens(body.get("prompt", "")))
@@ -448,6 +493,9 @@ class LlamaServer(SimulatedServer):
         body = self._record(request)
         if isinstance(body, Reply):
             return body
+        refused = self._too_long(body)
+        if refused is not None:
+            return refused
         pieces, finish, prompt_len, n = self._run(body)
         head = {"created": 1, "model": self.model_id, "object": "text_completion", "id": "cmpl-sim"}
         steps = [
@@ -467,6 +515,9 @@ class LlamaServer(SimulatedServer):
         body = self._record(request)
         if isinstance(body, Reply):
             return body
+        refused = self._too_long(body)
+        if refused is not None:
+            return refused
         pieces, finish, prompt_len, n = self._run(body)
         tokens = bool(body.get("return_tokens"))
         steps = [event({"index": 0, "content": t, "tokens": [i] if tokens else [], "stop": False})
@@ -480,13 +531,45 @@ class LlamaServer(SimulatedServer):
 # ---------------------------------------------------------------------------------------- Ollama
 
 
+_O = "ollama fb30760"
+
+
 @dataclass
 class Ollama(SimulatedServer):
-    """Ollama ``/api/generate`` with ``raw: true`` (before 0.30: control tokens are decoded)."""
+    """Ollama ``/api/generate`` with ``raw: true``: control tokens decoded, end tokens never sent."""
 
     version: str = "0.29.0"
     default_num_ctx: int = 4096
     model_id: str = "gpt-oss:20b"
+    truncated: list[int] = field(default_factory=list)
+    """Prompt lengths Ollama cut silently (a prompt over num_ctx without ``truncate: false``)."""
+    DEFAULTS: ClassVar[Mapping[str, Default]] = {
+        d.name: d
+        for d in (
+            Default(
+                "num_predict",
+                "10 x num_ctx",
+                f"{_O} api/types.go:1099; llm/llama_server.go:79,106-118 (-1 becomes 10 x num_ctx, "
+                "with context shift on: server/sched.go:129-147)",
+            ),
+            Default(
+                "num_ctx",
+                4096,
+                f"{_O} server/routes.go:129-147,2042-2057 (4096 below 23 GiB of VRAM; OLLAMA_CONTEXT_LENGTH)",
+            ),
+            Default(
+                "truncate",
+                True,
+                f"{_O} llm/llama_server.go:279-321 (a prompt over num_ctx keeps its first 4 tokens and about "
+                "half of the rest)",
+            ),
+            Default(
+                "eos_sent", False, f"{_O} llm/llama_server.go:1417-1421 (no preserved tokens in raw mode)"
+            ),
+            Default("error_shape", "string", f"{_O} server/routes.go:247-304 ({{'error': '<string>'}})"),
+            Default("version_path", "/api/version", f"{_O} server/routes.go:1879-1880"),
+        )
+    }
 
     def install(self, server: ScriptedServer) -> None:
         server.respond("/api/generate", self.generate)
@@ -501,21 +584,24 @@ class Ollama(SimulatedServer):
         if body.get("model") not in (self.model_id, None):
             return Reply.json({"error": f"model '{body.get('model')}' not found"}, 404)
         options = body.get("options") or {}
-        num_ctx = options.get("num_ctx", self.default_num_ctx)
+        num_ctx = options.get("num_ctx") or self.default_num_ctx
         prompt_len = len(_prompt_tokens(body.get("prompt", "")))
-        num_predict = options.get("num_predict", -1)
-        room = max(num_ctx - prompt_len, 0)
-        limit = room if not isinstance(num_predict, int) or num_predict < 0 else min(num_predict, room)
+        if prompt_len >= num_ctx and body.get("truncate", True) is not False:
+            self.truncated.append(prompt_len)
+            prompt_len = 4 + (prompt_len - 4) // 2
+        num_predict = options.get("num_predict")
+        if not isinstance(num_predict, int) or num_predict < 0:
+            num_predict = 10 * num_ctx  # context shift lets it run past the context
         decoder = _Utf8()
         head = {"model": self.model_id, "created_at": "2026-01-01T00:00:00Z"}
         steps: list[bytes] = []
         n = 0
         reason = "length"
         for token in self.model.generate():
-            if n >= limit:
+            if n >= num_predict:
                 break
             n += 1
-            if token in EOG_IDS:  # the EOS token ends generation and is not sent
+            if token in EOG_IDS:  # the end token stops generation and is not sent
                 reason = "stop"
                 break
             text = _token_text(token, decoder, render=True)

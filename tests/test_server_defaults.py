@@ -18,7 +18,7 @@ from gptoss_cli.harmony.tokens import CALL, RETURN, get_tokenizer
 
 from .cli.runner import run
 from .scripted_server import ScriptedServer
-from .server_sims import VLLM, SimulatedServer, harmony_ids, simulate
+from .server_sims import VLLM, LlamaServer, Ollama, SimulatedServer, harmony_ids, simulate
 
 LONG_REASONING = " ".join(f"step{i}" for i in range(120))
 LONG_FINAL = " ".join(f"word{i}" for i in range(150))
@@ -171,6 +171,13 @@ def test_gptoss_on_llama_server_gets_the_whole_answer(scripted_server: ScriptedS
     assert "<|channel|>" in body["preserved_tokens"]
 
 
+def test_gptoss_refuses_a_prompt_over_the_llama_slot_context(scripted_server: ScriptedServer) -> None:
+    sim = simulate(scripted_server, "llamacpp", [LONG], slots=4, context_length=200)
+    result = _ask(scripted_server)
+    assert result.code == 1 and "fills the server's 50-token context" in result.stderr
+    assert "-np" in result.stderr and sim.bodies == []
+
+
 def test_llama_native_endpoint_reads_n_predict(scripted_server: ScriptedServer) -> None:
     from gptoss_cli.client import complete
     from gptoss_cli.servers import get_profile
@@ -186,15 +193,28 @@ def test_llama_native_endpoint_reads_n_predict(scripted_server: ScriptedServer) 
 # ----------------------------------------------------------------------------------------- Ollama
 
 
-def test_control_ollama_context_default_cuts_long_prompts(scripted_server: ScriptedServer) -> None:
-    sim = simulate(scripted_server, "ollama", [LONG], default_num_ctx=50)
-    lines = httpx.post(
-        scripted_server.url + "/api/generate",
-        json={"model": "gpt-oss:20b", "prompt": "<|start|>user<|message|>hi" + " x" * 60, "raw": True},
-        timeout=10,
-    ).text.splitlines()
-    assert json.loads(lines[-1])["done_reason"] == "length"
+def test_control_ollama_without_num_predict_runs_past_the_context(scripted_server: ScriptedServer) -> None:
+    short = harmony_ids("<|channel|>analysis<|message|>and so on")  # a model that never ends its message
+    sim = simulate(scripted_server, "ollama", [short], default_num_ctx=50)
+    body = {"model": "gpt-oss:20b", "prompt": "<|start|>user<|message|>hi<|end|>", "raw": True}
+    lines = httpx.post(scripted_server.url + "/api/generate", json=body, timeout=10).text.splitlines()
+    last = json.loads(lines[-1])
+    assert last["done_reason"] == "length" and last["eval_count"] == 500  # 10 x num_ctx
     assert isinstance(sim, SimulatedServer)
+
+
+def test_control_ollama_cuts_a_long_prompt_silently(scripted_server: ScriptedServer) -> None:
+    sim = simulate(scripted_server, "ollama", [LONG], default_num_ctx=50)
+    body = {"model": "gpt-oss:20b", "prompt": "<|start|>user<|message|>" + " x" * 80, "raw": True}
+    httpx.post(scripted_server.url + "/api/generate", json=body, timeout=10)
+    assert isinstance(sim, Ollama) and sim.truncated
+
+
+def test_gptoss_refuses_a_prompt_over_ollamas_num_ctx(scripted_server: ScriptedServer) -> None:
+    sim = simulate(scripted_server, "ollama", [LONG])
+    result = _ask(scripted_server, "--model", "gpt-oss:20b", "-o", "num_ctx", "60")
+    assert result.code == 1 and "fills the server's 60-token context" in result.stderr
+    assert "num_ctx" in result.stderr and sim.bodies == []
 
 
 def test_gptoss_on_ollama_sends_num_ctx_and_num_predict(scripted_server: ScriptedServer) -> None:
@@ -204,13 +224,26 @@ def test_gptoss_on_ollama_sends_num_ctx_and_num_predict(scripted_server: Scripte
     assert result.out == LONG_FINAL + "\n"
     options = sim.bodies[-1]["options"]
     prompt_tokens = len(harmony_ids(sim.bodies[-1]["prompt"]))
+    assert sim.bodies[-1]["truncate"] is False
     assert options["num_ctx"] == 16384
     assert options["num_predict"] == 16384 - prompt_tokens
 
 
-def test_vllm_simulation_cites_every_default() -> None:
-    for default in VLLM.DEFAULTS.values():
-        assert default.cite.startswith("vllm 0.32.0 vllm/") and ":" in default.cite
+def test_every_simulated_default_is_cited_in_the_document() -> None:
+    from .server_sims import SGLang
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "server-defaults.md").read_text(encoding="utf-8")
+    sims = (
+        (VLLM, "vllm 0.32.0 "),
+        (SGLang, "sglang 0.5.23 "),
+        (LlamaServer, "llama.cpp 11434.0.0 "),
+        (Ollama, "ollama fb30760 "),
+    )
+    for sim, prefix in sims:
+        for default in sim.DEFAULTS.values():
+            assert default.cite.startswith(prefix), default
+            path = default.cite[len(prefix) :].split(":", 1)[0]
+            assert path in doc, f"{default.name}: {path} is not cited in docs/server-defaults.md"
     assert _tokens("word1 word2") > 0
 
 
