@@ -19,14 +19,14 @@ COMPLETE_VAR = "_GPTOSS_COMPLETE"
 
 def enable() -> None:
     """Register Typer's completion classes (bash, zsh, fish, powershell) with Click."""
-    from typer.completion import completion_init
+    from typer.completion import completion_init  # type: ignore[attr-defined]
 
     completion_init()
 
 
 def install(shell: str | None) -> None:
     """Write the completion script where the shell reads it, and say where."""
-    from typer.completion import install as typer_install
+    from typer.completion import install as typer_install  # type: ignore[attr-defined]
 
     enable()
     try:
@@ -56,7 +56,7 @@ def completion(
     if install_it:
         install(name)
         return
-    from typer.completion import get_completion_script
+    from typer.completion import get_completion_script  # type: ignore[attr-defined]
 
     enable()
     sys.stdout.write(get_completion_script(prog_name="gptoss", complete_var=COMPLETE_VAR, shell=name))
