@@ -37,3 +37,12 @@ def form_case_id(item: Any) -> str:
     if isinstance(item, str):
         return item
     return str(item["id"])
+
+
+REAL_OUTPUTS = Path(__file__).resolve().parent.parent / "data" / "real_outputs"
+
+
+def load_real_outputs() -> list[dict[str, Any]]:
+    """Every case of the corpus of real gpt-oss completions, in file order (see its README)."""
+    files = sorted(REAL_OUTPUTS.glob("[0-9][0-9][0-9]-*.json"))
+    return [json.loads(p.read_text(encoding="utf-8")) for p in files]
