@@ -219,7 +219,7 @@ def split_options(values: Sequence[str]) -> list[tuple[str, str]]:
 
 def chat_settings(settings: Settings) -> ChatSettings:
     """The system/developer message settings from resolved config."""
-    from ..harmony import ReasoningEffort
+    from ..harmony import ReasoningEffort, harmony_form
     from ..session import ChatSettings
 
     prompt = settings.prompt
@@ -231,6 +231,7 @@ def chat_settings(settings: Settings) -> ChatSettings:
         ) from None
     date = prompt.conversation_start_date()
     return ChatSettings(
+        harmony=harmony_form(settings.harmony),
         reasoning=effort,
         identity=prompt.identity or None,
         knowledge_cutoff=prompt.knowledge_cutoff or None,
