@@ -69,6 +69,10 @@ def ask(
     max_steps: MaxStepsOpt = 10,
     schema: SchemaOpt = None,
     cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Option("-f", "--file", help="Attach a file, URL or - (stdin) to the question (repeatable)."),
+    ] = None,
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -83,8 +87,13 @@ def ask(
     from ..ui.approval import line_asker
     from ..ui.stream import StreamView, ViewOptions
 
+    attach_stdin = "-" in (files or ())
     piped = read_stdin_if_piped()
-    text = "\n".join(p for p in (piped, prompt) if p)
+    text = "\n".join(p for p in (None if attach_stdin else piped, prompt) if p)
+    if files:
+        from ..tools.attachments import compose, read_attachment
+
+        text = compose(text, [read_attachment(f, stdin_text=piped or "") for f in files])
     if not text.strip():
         raise UsageError("nothing to ask", hint='give a PROMPT or pipe text in: gptoss ask "why?" < log.txt')
     flags: dict[str, Any] = {
