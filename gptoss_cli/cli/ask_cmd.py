@@ -24,6 +24,7 @@ from .common import (
     ProfileOpt,
     PythonToolOpt,
     ReasoningOpt,
+    RoleOpt,
     SchemaOpt,
     ShowReasoningOpt,
     StatsOpt,
@@ -47,6 +48,7 @@ _CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 def ask(
     prompt: Annotated[str | None, typer.Argument(help="The question (joined after piped stdin).")] = None,
     system: SystemOpt = None,
+    role: RoleOpt = None,
     reasoning: ReasoningOpt = None,
     option: OptionOpt = None,
     no_stream: Annotated[
@@ -103,6 +105,7 @@ def ask(
         "show_reasoning": show_reasoning or None,
         "stats": stats or None,
         "save_history": False if no_log else None,
+        "role": role,
     }
     response_format = load_schema(schema) if schema is not None else None  # before any server is asked
     tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)

@@ -29,6 +29,7 @@ ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config file.")]
 SystemOpt = Annotated[
     str | None, typer.Option("-s", "--system", "--instructions", help="Instructions (the developer message).")
 ]
+RoleOpt = Annotated[str | None, typer.Option("--role", help="A saved role from the config ([roles.NAME]).")]
 ReasoningOpt = Annotated[
     str | None, typer.Option("-r", "--reasoning", help="Reasoning effort: low, medium, high.")
 ]
@@ -135,7 +136,8 @@ def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry 
         ):
             registry.add(namespace)
         builtins = settings.builtins
-    for path in flags.files:
+    role_tools = [str(settings.config_file.parent / p) for p in settings.role_tools] if settings else []
+    for path in (*role_tools, *flags.files):
         for namespace in load_tool_file(path):
             registry.add(namespace)
     for path in flags.functions:
