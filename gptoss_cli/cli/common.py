@@ -152,6 +152,7 @@ def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry 
         registry.add(browser_namespace(search_command=builtins.get("search_command")))
     if settings is not None:
         for name, server in settings.mcp.items():
+            from ..paths import cache_dir
             from ..tools.mcp_tools import mcp_namespace
 
             registry.add(
@@ -164,6 +165,7 @@ def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry 
                     namespace=server.get("namespace"),
                     approve=server.get("approve", "ask"),
                     timeout=float(server.get("timeout", 60.0)),
+                    cache_dir=cache_dir() / "mcp",
                 )
             )
     return registry or None
