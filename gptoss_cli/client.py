@@ -458,7 +458,8 @@ def parse_models(answer: JSONResponse) -> list[ModelInfo]:
     for entry in data:
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             owner = entry.get("owned_by")
-            length = entry.get("max_model_len")
+            meta = entry.get("meta")
+            length = entry.get("max_model_len") or (meta.get("n_ctx") if isinstance(meta, dict) else None)
             if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
                 length = None
             models.append(ModelInfo(entry["id"], owner if isinstance(owner, str) else None, length))

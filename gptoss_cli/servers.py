@@ -66,9 +66,14 @@ def _model_entry(data: Any, model: str | None, key: str = "id") -> Mapping[str, 
 
 
 def read_max_model_len(data: Any, model: str | None) -> int | None:
-    """``GET /v1/models`` of vLLM and SGLang: ``data[].max_model_len`` of the model."""
+    """``GET /v1/models``: ``max_model_len`` (vLLM, SGLang), else ``meta.n_ctx`` (llama-server)."""
     entry = _model_entry(data, model)
-    return _positive(entry.get("max_model_len")) if entry is not None else None
+    if entry is None:
+        return None
+    meta = entry.get("meta")
+    return _positive(entry.get("max_model_len")) or (
+        _positive(meta.get("n_ctx")) if isinstance(meta, Mapping) else None
+    )
 
 
 def read_llamacpp_props(data: Any, model: str | None) -> int | None:

@@ -19,9 +19,13 @@ from .server import Install, free_port
 
 
 @contextmanager
-def _serving(args: list[str], home: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run ``gptoss serve ARGS``; yield the base URL it prints once ready; Ctrl-C it afterwards."""
-    env = {**os.environ, "GPTOSS_HOME": str(home), "NO_COLOR": "1", **(extra_env or {})}
+def _serving(
+    install: Install, args: list[str], home: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run ``gptoss serve ARGS`` with the tier's llama-server on PATH; yield the base URL it prints once
+    ready; Ctrl-C it afterwards."""
+    path = f"{install.server.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "GPTOSS_HOME": str(home), "NO_COLOR": "1", **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gptoss_cli", "serve", *args],
         stdout=subprocess.PIPE,
@@ -34,7 +38,7 @@ def _serving(args: list[str], home: Path, extra_env: dict[str, str] | None = Non
         yield url
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal does
-        proc.wait(timeout=60)
+        proc.communicate(timeout=60)
     port = int(url.rsplit(":", 1)[1])
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server outlived gptoss serve"
@@ -70,7 +74,8 @@ def _statuses(report: dict[str, object]) -> dict[str, str]:
 
 def test_serve_a_gguf_file_with_the_flags_gptoss_needs(llama_install: Install, tmp_path: Path) -> None:
     port = str(free_port())
-    with _serving([str(llama_install.model), "--port", port, "--ctx", "4096", "-t", "2"], tmp_path) as url:
+    args = [str(llama_install.model), "--port", port, "--ctx", "4096", "-t", "2"]
+    with _serving(llama_install, args, tmp_path) as url:
         report = _doctor(url, tmp_path)
     statuses = _statuses(report)
     assert statuses["llama --special"] == "ok"  # --special: terminators are in the text
@@ -84,7 +89,7 @@ def test_serve_a_repo_id_downloaded_from_the_hub(llama_install: Install, tmp_pat
     with HubServer("acme/tiny-gpt-oss-GGUF", {"tiny-gpt-oss.gguf": llama_install.model}) as hub:
         env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1"}
         args = ["acme/tiny-gpt-oss-GGUF", "--port", str(free_port()), "--ctx", "2048"]
-        with _serving(args, tmp_path, env) as url:
+        with _serving(llama_install, args, tmp_path, env) as url:
             report = _doctor(url, tmp_path)
         assert ("GET", "/acme/tiny-gpt-oss-GGUF/resolve/main/tiny-gpt-oss.gguf") in hub.requests
     assert report["server"]["kind"] == "llamacpp"  # type: ignore[index]
