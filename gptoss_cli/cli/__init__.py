@@ -60,10 +60,15 @@ def _root(
 
 def fail_line(message: str, hint: str | None = None) -> None:
     """One red line on stderr (plain when stderr is not a terminal or NO_COLOR is set)."""
-    color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    tty = sys.stderr.isatty()
+    color = tty and not os.environ.get("NO_COLOR")
     text = f"gptoss: error: {message}"
     if hint:
         text += f" ({hint})"
+    if tty:  # a server's or a file's words are in the message: they must not drive the terminal
+        from ..ui.sanitize import sanitize
+
+        text = sanitize(text)
     sys.stderr.write(f"\x1b[31m{text}\x1b[0m\n" if color else f"{text}\n")
     sys.stderr.flush()
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..tools.calls import AskFn, Decision
+from .sanitize import sanitize
 
 _ANSWERS: dict[str, Decision] = {"y": "yes", "yes": "yes", "a": "always", "always": "always"}
 
 
 def _question(recipient: str, arguments: str) -> str:
-    shown = arguments.strip()
-    if len(shown) > 400:
-        shown = shown[:400] + "…"
-    return f"run {recipient} {shown}? [y]es / [N]o / [a]lways for this tool: "
+    """The whole call, exactly as it will run: never cut, every control character made visible
+    (an ``ESC[2K`` in the code must not erase the line the user is approving)."""
+    shown = sanitize(arguments)
+    if "\n" in shown.strip():
+        shown = "\n" + shown.strip("\n") + "\n"
+    return f"run {sanitize(recipient)} {shown}? [y]es / [N]o / [a]lways for this tool: "
 
 
 def line_asker(stdin: TextIO, stderr: TextIO) -> AskFn:

@@ -28,6 +28,7 @@ from ..tools.registry import Registry
 from . import commands
 from .approval import prompt_asker
 from .commands import EXIT, REGISTRY, Persistence
+from .sanitize import for_stream
 from .stream import StreamView, ViewOptions
 
 FENCE = '"""'
@@ -129,7 +130,7 @@ class Repl:
 
     def say(self, text: str) -> None:
         """A message from the chat itself (on stderr: stdout is the answers)."""
-        self.stderr.write(text + "\n")
+        self.stderr.write(for_stream(self.stderr, text + "\n"))
         self.stderr.flush()
 
     def write_raw(self, text: str) -> None:
