@@ -129,6 +129,9 @@ def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry 
     registry = Registry()
     builtins: dict[str, Any] = {}
     if settings is not None:
+        from ..tools.environment import protect
+
+        protect(settings.key_variables)  # tools never see a profile's key, whatever its name
         base = settings.config_file.parent
         for namespace in namespaces_from(
             {"tools": settings.tools}, base=base, where=str(settings.config_file)

@@ -146,6 +146,9 @@ class Settings:
     """``[mcp.NAME]`` from the file (MCP servers)."""
     builtins: dict[str, Any] = field(default_factory=dict)
     """``[builtins]`` from the file."""
+    key_variables: tuple[str, ...] = ()
+    """Every environment variable any profile (or ``--api-key-env``) names as holding an API key:
+    tools never see these (see ``tools/environment.py``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting as plain data, the API key redacted (for ``config show`` and ``--json``)."""
@@ -206,7 +209,15 @@ def resolve(
         tools=file.config.tools,
         mcp=file.config.mcp,
         builtins=file.config.builtins,
+        key_variables=_key_variables(file.config.profiles.values(), given.get("api_key_env")),
     )
+
+
+def _key_variables(profiles: Any, flag: str | None) -> tuple[str, ...]:
+    names = {"GPTOSS_API_KEY", "OPENAI_API_KEY", *(p.api_key_env for p in profiles if p.api_key_env)}
+    if flag:
+        names.add(flag)
+    return tuple(sorted(names))
 
 
 class _Builder:

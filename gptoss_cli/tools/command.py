@@ -1,19 +1,20 @@
 """Function tools that run a command: arguments as JSON on stdin, the answer on stdout.
 
 The command is an argument list (a string is split with ``shlex``); it never goes through a
-shell, so the model's arguments can never be interpolated into a command line.
+shell, so the model's arguments can never be interpolated into a command line. It runs with a
+minimal environment (``environment.py``) plus the ``env`` its declaration gives.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .environment import minimal_env
 from .registry import Approval, ToolOutput
 
 MAX_OUTPUT = 20_000
@@ -38,7 +39,7 @@ def run_process(
             text=True,
             timeout=timeout,
             cwd=cwd,
-            env={**os.environ, **env} if env else None,
+            env=minimal_env(extra=env),
             check=False,
         )
     except subprocess.TimeoutExpired:

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import ToolError
 from .command import CommandTool, PythonFunctionTool
+from .environment import minimal_env
 from .registry import Namespace, Tool
 
 _TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
@@ -147,6 +148,7 @@ def load_functions_file(path: str | Path, *, approve: str = "ask") -> Namespace:
         text=True,
         timeout=60,
         cwd=file.parent,
+        env=minimal_env(),
         check=False,
     )
     if done.returncode != 0:

@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from ..errors import ToolError
 from ..harmony import PYTHON
+from .environment import minimal_env
 from .registry import Approval, Namespace, ToolOutput
 
 __all__ = ["PythonTool", "python_namespace"]
@@ -38,8 +39,6 @@ DRIVER = Path(__file__).with_name("_python_driver.py")
 HEADER = struct.Struct(">I")
 START_TIMEOUT = 30.0
 DEFAULT_MAX_OUTPUT = 20_000
-# Variables of the client's own that the model's code has no business reading.
-_PRIVATE_ENV_PREFIXES = ("GPTOSS_", "OPENAI_")
 
 
 class _Dead(Exception):
@@ -50,9 +49,8 @@ class _Child:
     """One driver process and the thread that reads its replies."""
 
     def __init__(self, workdir: Path, limit: int) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE_ENV_PREFIXES)}
-        env["PYTHONIOENCODING"] = "utf-8"
-        env.setdefault("MPLBACKEND", "Agg")  # plots go to files, never to a window
+        # an allow-list, never the user's keys (see environment.py); HOME is the working directory
+        env = minimal_env(home=str(workdir), extra={"PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"})
         posix = os.name == "posix"
         self.proc = subprocess.Popen(
             [sys.executable, "-u", str(DRIVER), str(limit)],
