@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import httpx
 
@@ -183,15 +185,37 @@ def endpoint_url(base_url: str, endpoint: EndpointKind) -> str:
     return normalize_base_url(base_url) + ENDPOINT_PATHS[endpoint]
 
 
+_SECRET_PARAM = re.compile(r"key|token|secret|passw|auth|sig|credential|session", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
 def redact_url(url: str) -> str:
-    """The URL without user info or query string, safe to print."""
+    """``url`` safe to print: no user info, no fragment, and the value of every query parameter
+    whose name looks like a secret (``api_key``, ``token``, ``sig``...) replaced by ``<redacted>``.
+
+    Every URL gptoss prints (errors, ``doctor``, notices) goes through here.
+    """
+    text = url.strip()
     try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return url.split("?", 1)[0].rsplit("@", 1)[-1]
-    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{host}{port}{parsed.path}"
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        # unparsable: keep only what cannot be a credential
+        bare = text.split("#", 1)[0].split("?", 1)[0]
+        scheme, sep, rest = bare.rpartition("://")
+        return f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}"
+    if not parts.scheme and not parts.netloc:
+        return text.split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    pairs = [pair.partition("=") for pair in parts.query.split("&") if pair]
+    query = "&".join(
+        f"{name}={REDACTED}" if _SECRET_PARAM.search(unquote_plus(name)) else f"{name}{eq}{value}"
+        for name, eq, value in pairs
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 # ------------------------------------------------------------------------------------------- streaming
@@ -217,6 +241,7 @@ def stream_completion(
     try:
         response = _open(http, request, url)
         try:
+            _check_content_type(response, url)
             chunks = _read_chunks(response, url, request.timeouts)
             if request.endpoint == "ollama":
                 yield from decode_ollama(chunks, url)
@@ -312,11 +337,18 @@ def _status_error(response: httpx.Response, url: str, api_key: str | None = None
         f"{text}: {message}" if message else text, url=url, status=status, server_message=message
     )
     error.hint = _STATUS_HINTS.get(status) or ("the server failed; check its log" if status >= 500 else None)
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        error.hint = (
+            f"it redirects to {redact_url(str(response.url.join(location)))}: use that as --base-url"
+            if location
+            else "it redirects; check --base-url (https instead of http?)"
+        )
     return error
 
 
 _STATUS_HINTS = {
-    401: "check the API key (--api-key or the configured key)",
+    401: "the server wants an API key: export GPTOSS_API_KEY=..., or name its variable with --api-key-env",
     403: "check the API key and its permissions",
     404: "check --base-url and the server kind: this server has no such endpoint or model",
     429: "the server is rate limiting; wait and retry",
@@ -373,11 +405,43 @@ def translate_error(exc: Exception, url: str, timeouts: Timeouts, *, started: bo
     return errors.ConnectError(f"{url} closed the connection without answering: {exc}", url=url)
 
 
+_NOT_A_COMPLETION = "something other than a completion server answered: check --base-url and --kind"
+
+
+def _check_content_type(response: httpx.Response, url: str) -> None:
+    """A 2xx web page (a proxy's login page, a web UI) is not a stream: say so before reading it."""
+    content_type = response.headers.get("content-type", "").lower()
+    if "text/html" in content_type:
+        raise errors.ProtocolError(
+            f"{url} answered HTTP {response.status_code} with an HTML page, not a completion stream",
+            url=url,
+            hint=_NOT_A_COMPLETION,
+        )
+
+
 def _read_chunks(response: httpx.Response, url: str, timeouts: Timeouts) -> Iterator[bytes]:
+    """The body's bytes; an empty body or an HTML page (whatever its content type) is a ProtocolError."""
+    empty = True
     try:
-        yield from response.iter_bytes()
+        for chunk in response.iter_bytes():
+            if empty and chunk:
+                empty = False
+                if chunk.lstrip()[:1] == b"<":
+                    status = response.status_code
+                    raise errors.ProtocolError(
+                        f"{url} answered HTTP {status} with HTML or XML, not a completion stream",
+                        url=url,
+                        hint=_NOT_A_COMPLETION,
+                    )
+            yield chunk
     except httpx.HTTPError as exc:
         raise translate_error(exc, url, timeouts, started=True) from exc
+    if empty:
+        raise errors.ProtocolError(
+            f"{url} answered HTTP {response.status_code} with an empty body, not a completion stream",
+            url=url,
+            hint=_NOT_A_COMPLETION,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- probes

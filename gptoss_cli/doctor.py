@@ -35,6 +35,7 @@ from gptoss_cli.client import (
     make_client,
     normalize_base_url,
     parse_models,
+    redact_url,
 )
 from gptoss_cli.doctor_checks import (
     AUTH,
@@ -180,6 +181,8 @@ class _Run:
     def __init__(self, options: DoctorOptions) -> None:
         self.options = options
         self.root = normalize_base_url(options.base_url)
+        self.shown = redact_url(self.root)
+        """The root as printed: no user info, no key in the query."""
         self.checks: dict[str, Check] = {}
         self.info: ServerInfo | None = None
         self.profile: ServerProfile | None = None
@@ -196,7 +199,7 @@ class _Run:
     def report(self) -> DoctorReport:
         info = self.info
         return DoctorReport(
-            base_url=self.root,
+            base_url=self.shown,
             checks=tuple(self.checks[name] for name in ORDER if name in self.checks),
             kind=info.kind if info is not None else None,
             version=info.version if info is not None else None,
@@ -245,15 +248,15 @@ def _reachable(run: _Run, http: HTTPClient) -> _Listing:
     except (errors.ConnectError, errors.TimeoutError) as exc:
         fix = "start the server, or point gptoss at it with --base-url URL or GPTOSS_BASE_URL"
         run.add(Check(REACHABLE, "fail", str(exc), fix))
-        raise _Stop(f"{run.root} is not reachable") from exc
+        raise _Stop(f"{run.shown} is not reachable") from exc
     except errors.HTTPStatusError as exc:
-        run.add(Check(REACHABLE, "ok", f"{run.root} answers (HTTP {exc.status} for GET /v1/models)"))
+        run.add(Check(REACHABLE, "ok", f"{run.shown} answers (HTTP {exc.status} for GET /v1/models)"))
         if exc.status in (401, 403):
             raise run.auth_failure(exc.status, url, exc.server_message or "refused") from exc
         _auth_ok(run)
         return _Listing(None, f"GET /v1/models answered HTTP {exc.status}")
     except errors.TransportError as exc:
-        run.add(Check(REACHABLE, "ok", f"{run.root} answers"))
+        run.add(Check(REACHABLE, "ok", f"{run.shown} answers"))
         _auth_ok(run)
         return _Listing(None, str(exc))
     elapsed = (time.perf_counter() - start) * 1000
@@ -372,7 +375,7 @@ def _generation(run: _Run, http: HTTPClient, info: ServerInfo, profile: ServerPr
         status = result.status()
         if status in (401, 403):
             error = result.error
-            where = error.url if isinstance(error, errors.TransportError) and error.url else target.base_url
+            where = error.url if isinstance(error, errors.TransportError) and error.url else run.shown
             message = error.server_message if isinstance(error, errors.HTTPStatusError) else None
             raise run.auth_failure(status, where, message or "refused")
         return result
