@@ -72,8 +72,10 @@ def load_schema(value: str) -> tuple[str, dict[str, Any], str | None]:
             text, name = path.read_text(encoding="utf-8"), path.stem
         except OSError as exc:
             raise UsageError(f"{value}: cannot read the schema ({exc.strerror or exc})") from None
+    from ..limits import load_json
+
     try:
-        schema = json.loads(text)
+        schema = load_json(text, value if text is not value else "--schema")
     except json.JSONDecodeError as exc:
         where = value if text is not value else "--schema"
         raise UsageError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None

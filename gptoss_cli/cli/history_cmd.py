@@ -233,8 +233,13 @@ def _read_import(file: str, format: str) -> Record:
 
     if file != "-":
         return read_record(Path(file).expanduser(), format=cast("FileFormat", format))
+    from ..limits import FILE_BYTES, load_json
+
+    raw = sys.stdin.buffer.read(FILE_BYTES.value + 1)
+    if len(raw) > FILE_BYTES.value:
+        raise FILE_BYTES.error("<stdin>", "the input")
     try:
-        data = json.loads(sys.stdin.buffer.read().decode("utf-8-sig"))
+        data = load_json(raw.decode("utf-8-sig"), "<stdin>")
     except UnicodeDecodeError as exc:
         raise StoreError(f"not UTF-8 text (byte {exc.start})", path="<stdin>") from exc
     except json.JSONDecodeError as exc:
