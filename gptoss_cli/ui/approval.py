@@ -6,6 +6,7 @@ from typing import Any, TextIO
 
 from ..tools.calls import AskFn, Decision
 from .sanitize import sanitize
+from .terminal import echo
 
 _ANSWERS: dict[str, Decision] = {"y": "yes", "yes": "yes", "a": "always", "always": "always"}
 
@@ -25,7 +26,9 @@ def line_asker(stdin: TextIO, stderr: TextIO) -> AskFn:
     def ask(recipient: str, arguments: str) -> Decision:
         stderr.write("\n" + _question(recipient, arguments))
         stderr.flush()
-        return _ANSWERS.get(stdin.readline().strip().lower(), "no")
+        with echo(stdin):  # the answer is typed while a turn streams (echo is off then)
+            line = stdin.readline()
+        return _ANSWERS.get(line.strip().lower(), "no")
 
     return ask
 
