@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import GptossError
+from ..errors import GptossError, UsageError
 
 _ORDER = ("ask", "chat", "replay", "show", "diff", "history", "config", "doctor", "render", "parse")
 
@@ -91,8 +91,12 @@ def pair_options(argv: list[str]) -> list[str]:
     return out
 
 
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""The exit codes (the README's table): an answer, an error, a usage error, Ctrl-C."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every expected failure becomes one line on stderr and exit code 1."""
+    """Run the CLI; every expected failure becomes one line on stderr and exit code 1 (2 for usage)."""
     from . import (  # noqa: F401 - registers commands
         ask_cmd,
         chat_cmd,
@@ -111,20 +115,23 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except typer.Abort:
         sys.stderr.write("\n")
-        return 130
+        return EXIT_INTERRUPTED
     except typer.TyperException as exc:  # usage errors: click's own message and exit code 2
         show = getattr(exc, "show", None)
         if show is not None:
             show()
-        return int(getattr(exc, "exit_code", 2))
+        return int(getattr(exc, "exit_code", EXIT_USAGE))
     except KeyboardInterrupt:
+        from ..interrupts import ignore_from_now
+
+        ignore_from_now()  # on the way out: a second Ctrl-C must not turn exit 130 into a SIGINT death
         sys.stderr.write("\n")
-        return 130
+        return EXIT_INTERRUPTED
     except GptossError as exc:
         if _state["debug"]:
             raise
         fail_line(str(exc), exc.hint)
-        return 1
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
     except BrokenPipeError:
         # the reader went away (e.g. `gptoss ... | head`): not an error worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -139,4 +146,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's handlers (the first Ctrl-C already stopped the work)
+        code = EXIT_INTERRUPTED
+    sys.exit(code)

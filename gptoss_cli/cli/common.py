@@ -52,7 +52,9 @@ PythonToolOpt = Annotated[
 ]
 BrowserOpt = Annotated[bool, typer.Option("--browser", help="Enable the built-in browser tool (open, find).")]
 YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run tool calls without asking.")]
-MaxStepsOpt = Annotated[int, typer.Option("--max-steps", help="Most tool calls for one request.")]
+MaxStepsOpt = Annotated[
+    int, typer.Option("--max-steps", min=1, help="Most tool calls for one request (at least 1).")
+]
 SchemaOpt = Annotated[
     str | None, typer.Option("--schema", help="Structured output: a JSON Schema (a file, or inline JSON).")
 ]

@@ -125,6 +125,6 @@ def test_default_key_variable(monkeypatch: pytest.MonkeyPatch, scripted_server: 
 
 def test_unknown_profile_kind_is_a_usage_error() -> None:
     result = run(["doctor", "--kind", "tgi"])
-    assert result.code == 1
+    assert result.code == 2
     assert result.out == ""
     assert result.stderr.startswith("gptoss: error: unknown server kind 'tgi'")
