@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from ..errors import ToolError
 from ..harmony import PYTHON
+from ..limits import TOOL_OUTPUT
 from .environment import minimal_env
 from .registry import Approval, Namespace, ToolOutput
 
@@ -38,7 +39,6 @@ __all__ = ["PythonTool", "python_namespace"]
 DRIVER = Path(__file__).with_name("_python_driver.py")
 HEADER = struct.Struct(">I")
 START_TIMEOUT = 30.0
-DEFAULT_MAX_OUTPUT = 20_000
 
 
 class _Dead(Exception):
@@ -159,10 +159,11 @@ class PythonTool:
         self,
         *,
         timeout: float = 120.0,
-        max_output: int = DEFAULT_MAX_OUTPUT,
+        max_output: int | None = None,
         workdir: Path | None = None,
         approve: Approval = "ask",
     ) -> None:
+        max_output = TOOL_OUTPUT.value if max_output is None else max_output
         if timeout <= 0 or max_output <= 0:
             raise ToolError(f"python: timeout and max_output must be positive (got {timeout}, {max_output})")
         self.timeout = timeout
@@ -275,13 +276,14 @@ def _cap(text: str, limit: int) -> str:
     head = limit * 3 // 4
     tail = limit - head
     cut = len(text) - head - tail
-    return f"{text[:head]}\n[... {cut} characters cut ...]\n{text[len(text) - tail :]}"
+    note = f"[... {cut} characters cut: the tool output limit is {limit:,} characters ({TOOL_OUTPUT.env})]"
+    return f"{text[:head]}\n{note}\n{text[len(text) - tail :]}"
 
 
 def python_namespace(
     *,
     timeout: float = 120.0,
-    max_output: int = DEFAULT_MAX_OUTPUT,
+    max_output: int | None = None,
     workdir: Path | None = None,
     approve: Approval = "ask",
 ) -> Namespace:
