@@ -45,9 +45,12 @@ def config_show(
 ) -> None:
     """Print the settings in force (file, environment, defaults) and where each came from; keys redacted."""
     from ..config.resolve import resolve
+    from ..urls import redact_url
 
     settings = resolve({"config": config, "profile": profile})
-    sys.stdout.write(json.dumps(settings.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    data = settings.to_dict()
+    data["profile"]["base_url"] = redact_url(data["profile"]["base_url"])  # no password in a paste
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 @config_app.command("get")

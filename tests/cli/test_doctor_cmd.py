@@ -128,3 +128,17 @@ def test_unknown_profile_kind_is_a_usage_error() -> None:
     assert result.code == 2
     assert result.out == ""
     assert result.stderr.startswith("gptoss: error: unknown server kind 'tgi'")
+
+
+def test_doctor_and_config_show_never_print_url_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gptoss doctor --base-url http://user:secret@host/v1`` printed the secret (issue 11)."""
+    url = "http://user:s3cret@127.0.0.1:9/v1?api_key=sk-LEAKED&x=1"
+    result = run(["doctor", "--base-url", url])
+    assert result.code == 1
+    everything = result.out + result.stderr
+    assert "s3cret" not in everything and "sk-LEAKED" not in everything
+    assert "http://127.0.0.1:9" in everything
+    monkeypatch.setenv("GPTOSS_BASE_URL", url)
+    shown = run(["config", "show"])
+    assert shown.code == 0 and "s3cret" not in shown.out and "sk-LEAKED" not in shown.out
+    assert '"base_url": "http://127.0.0.1:9/v1?api_key=<redacted>&x=1"' in shown.out
