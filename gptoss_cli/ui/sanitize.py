@@ -13,7 +13,7 @@ as what it is instead of acting:
 - CRLF becomes a newline; a lone CR (which would let later text overwrite the line) becomes ``␍``.
 
 Piped output is not sanitised: a file or pipe receives the model's text byte for byte. The fast path
-(no such character, nearly every streamed token) is one regular-expression search.
+(no such character, nearly every streamed token) is ``str.isprintable()`` or one regular-expression search.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ _TABLE.update({c: f"<U+{c:04X}>" for c in (*range(0x202A, 0x202F), *range(0x2066
 
 def sanitize(text: str) -> str:
     """``text`` safe to write to a terminal: every control character neutralised, visibly."""
-    if _UNSAFE.search(text) is None:
+    # str.isprintable() is False for every control (Cc) and format (Cf, bidi) character, and costs
+    # ~50 ns on a token; tokens with a newline or tab take the regular expression.
+    if text.isprintable() or _UNSAFE.search(text) is None:
         return text
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
