@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .limits import EVENT_SIZE, LINE_BYTES
+from .bounds import EVENT_SIZE, LINE_BYTES
 
 __all__ = ["DONE", "LineSplitter", "SSEDecoder", "SSEEvent"]
 
@@ -40,7 +40,7 @@ class LineSplitter:
 
     Linear in the input however it is cut: an unfinished line grows in a ``bytearray`` and only the
     new chunk is searched for line ends (one 50 MB line used to cost 19 s of copying). A line longer
-    than :data:`~gptoss_cli.limits.LINE_BYTES` raises :class:`~gptoss_cli.errors.LimitError`.
+    than :data:`~gptoss_cli.bounds.LINE_BYTES` raises :class:`~gptoss_cli.errors.LimitError`.
     """
 
     __slots__ = ("_buf", "_limit", "_skip_lf", "_where")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from gptoss_cli import errors
-from gptoss_cli.limits import EVENT_SIZE, JSON_DEPTH, check_depth
+from gptoss_cli.bounds import EVENT_SIZE, JSON_DEPTH, check_depth
 from gptoss_cli.sse import DONE, LineSplitter, SSEDecoder, SSEEvent
 
 __all__ = [

@@ -74,7 +74,7 @@ def load_schema(value: str) -> tuple[str, dict[str, Any], str | None]:
             text, name = path.read_text(encoding="utf-8"), path.stem
         except OSError as exc:
             raise UsageError(f"{value}: cannot read the schema ({exc.strerror or exc})") from None
-    from ..limits import load_json
+    from ..bounds import load_json
 
     try:
         schema = load_json(text, value if text is not value else "--schema")

@@ -23,7 +23,7 @@ def read_input(source: str, *, what: str) -> tuple[bytes, str]:
             raise UsageError(
                 f"reading {what} from stdin, but stdin is a terminal", hint="pipe it in or give a FILE"
             )
-        from ..limits import FILE_BYTES
+        from ..bounds import FILE_BYTES
 
         data = sys.stdin.buffer.read(FILE_BYTES.value + 1)
         if len(data) > FILE_BYTES.value:
@@ -31,7 +31,7 @@ def read_input(source: str, *, what: str) -> tuple[bytes, str]:
         return data, "<stdin>"
     path = Path(source)
     try:
-        from ..limits import read_file_bytes
+        from ..bounds import read_file_bytes
 
         return read_file_bytes(path), str(path)
     except FileNotFoundError:
@@ -44,8 +44,8 @@ def read_input(source: str, *, what: str) -> tuple[bytes, str]:
 
 def load_json(data: bytes, name: str) -> Any:
     """Parse JSON, naming the file, line and column on error."""
+    from ..bounds import load_json as bounded
     from ..errors import ConversationFormatError
-    from ..limits import load_json as bounded
 
     try:
         return bounded(data.decode("utf-8"), name)

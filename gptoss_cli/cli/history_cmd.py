@@ -233,7 +233,7 @@ def _read_import(file: str, format: str) -> Record:
 
     if file != "-":
         return read_record(Path(file).expanduser(), format=cast("FileFormat", format))
-    from ..limits import FILE_BYTES, load_json
+    from ..bounds import FILE_BYTES, load_json
 
     raw = sys.stdin.buffer.read(FILE_BYTES.value + 1)
     if len(raw) > FILE_BYTES.value:

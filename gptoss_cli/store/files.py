@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from ..bounds import load_json, read_file_bytes
 from ..errors import ConversationFormatError, StoreError
 from ..harmony.types import Conversation
-from ..limits import load_json, read_file_bytes
 from ..paths import atomic_write_text
 from .chat import from_chat_messages, looks_like_chat
 from .record import Metadata, Record, is_id, new_id

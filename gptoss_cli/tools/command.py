@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..limits import TOOL_OUTPUT
+from ..bounds import TOOL_OUTPUT
 from .environment import minimal_env
 from .registry import Approval, ToolOutput
 

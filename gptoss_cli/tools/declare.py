@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..bounds import check_depth, load_json, read_file_bytes
 from ..errors import ToolError
-from ..limits import check_depth, load_json, read_file_bytes
 from .command import CommandTool, PythonFunctionTool
 from .environment import minimal_env
 from .registry import Namespace, Tool

@@ -28,9 +28,9 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from ..bounds import TOOL_OUTPUT
 from ..errors import ToolError
 from ..harmony import PYTHON
-from ..limits import TOOL_OUTPUT
 from .environment import minimal_env
 from .registry import Approval, Namespace, ToolOutput
 

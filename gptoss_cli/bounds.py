@@ -1,4 +1,4 @@
-"""Size and depth limits on everything gptoss reads, each with its environment variable to raise it.
+"""Bounds on what gptoss reads: size and depth limits, each with the variable that raises it.
 
 A limit that is hit raises :class:`~gptoss_cli.errors.LimitError`, whose message names the limit and
 whose hint says how to raise it. Standard library only (the SSE decoder uses it).
