@@ -150,6 +150,18 @@ class Settings:
     """Every environment variable any profile (or ``--api-key-env``) names as holding an API key:
     tools never see these (see ``tools/environment.py``)."""
 
+    @property
+    def harmony(self) -> str:
+        """The Harmony form of every prompt: the profile's own, else ``[prompt] harmony``."""
+        return self.profile.harmony or self.prompt.harmony
+
+    @property
+    def harmony_source(self) -> str:
+        """Where :attr:`harmony` came from (as in :attr:`sources`)."""
+        if self.profile.harmony is not None:
+            return self.sources.get("profile.harmony", "default")
+        return self.sources.get("prompt.harmony", "default")
+
     def to_dict(self) -> dict[str, Any]:
         """Every setting as plain data, the API key redacted (for ``config show`` and ``--json``)."""
         return {
