@@ -145,13 +145,20 @@ def test_doctor_probes_in_the_profiles_harmony_form(scripted_server: ScriptedSer
 
 def test_doctor_and_config_show_never_print_url_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """``gptoss doctor --base-url http://user:secret@host/v1`` printed the secret (issue 11)."""
-    url = "http://user:s3cret@127.0.0.1:9/v1?api_key=sk-LEAKED&x=1"
-    result = run(["doctor", "--base-url", url])
+    result = run(["doctor", "--base-url", "http://user:s3cret@127.0.0.1:9/v1"])
     assert result.code == 1
-    everything = result.out + result.stderr
-    assert "s3cret" not in everything and "sk-LEAKED" not in everything
-    assert "http://127.0.0.1:9" in everything
+    assert "s3cret" not in result.out + result.stderr and "http://127.0.0.1:9" in result.out + result.stderr
+    url = "http://user:s3cret@127.0.0.1:9/v1?api_key=sk-LEAKED&x=1"
+    refused = run(["doctor", "--base-url", url])  # a query is refused: a usage error that names the URL
+    assert refused.code == 2
+    assert (
+        "s3cret" not in refused.stderr
+        and "sk-LEAKED" not in refused.stderr
+        and "127.0.0.1:9" in refused.stderr
+    )
     monkeypatch.setenv("GPTOSS_BASE_URL", url)
-    shown = run(["config", "show"])
+    shown = run(["config", "show", "--json"])
     assert shown.code == 0 and "s3cret" not in shown.out and "sk-LEAKED" not in shown.out
     assert '"base_url": "http://127.0.0.1:9/v1?api_key=<redacted>&x=1"' in shown.out
+    table = run(["config", "show"])
+    assert "s3cret" not in table.out and "sk-LEAKED" not in table.out and "127.0.0.1:9" in table.out
