@@ -47,6 +47,8 @@ class Run:
         self.current = first
         self.records: list[CallRecord] = []
         self.steps = 0
+        self.exhausted = False
+        """Whether the run stopped because the model still called a tool after ``max_steps`` calls."""
 
     @property
     def result(self) -> TurnResult | None:
@@ -61,6 +63,7 @@ class Run:
             if result is None or result.outcome != "tool_call" or not self.tools:
                 return
             if self.steps >= self.max_steps:
+                self.exhausted = True
                 yield Notice(f"stopped after {self.max_steps} tool calls (raise --max-steps to allow more)")
                 return
             self.steps += 1

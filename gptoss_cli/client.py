@@ -26,6 +26,7 @@ from typing import Any, Literal
 import httpx
 
 from gptoss_cli import errors
+from gptoss_cli.urls import redact_url
 from gptoss_cli.wire import (
     Finish,
     StreamEvent,
@@ -195,17 +196,6 @@ def endpoint_url(base_url: str, endpoint: EndpointKind) -> str:
     return normalize_base_url(base_url) + ENDPOINT_PATHS[endpoint]
 
 
-def redact_url(url: str) -> str:
-    """The URL without user info or query string, safe to print."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return url.split("?", 1)[0].rsplit("@", 1)[-1]
-    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{host}{port}{parsed.path}"
-
-
 # ------------------------------------------------------------------------------------------- streaming
 
 
@@ -229,6 +219,7 @@ def stream_completion(
     try:
         response = _open(http, request, url)
         try:
+            _check_content_type(response, url)
             chunks = _read_chunks(response, url, request.timeouts)
             if request.endpoint == "ollama":
                 yield from decode_ollama(chunks, url)
@@ -324,11 +315,18 @@ def _status_error(response: httpx.Response, url: str, api_key: str | None = None
         f"{text}: {message}" if message else text, url=url, status=status, server_message=message
     )
     error.hint = _STATUS_HINTS.get(status) or ("the server failed; check its log" if status >= 500 else None)
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        error.hint = (
+            f"it redirects to {redact_url(str(response.url.join(location)))}: use that as --base-url"
+            if location
+            else "it redirects; check --base-url (https instead of http?)"
+        )
     return error
 
 
 _STATUS_HINTS = {
-    401: "check the API key (--api-key or the configured key)",
+    401: "the server wants an API key: export GPTOSS_API_KEY=..., or name its variable with --api-key-env",
     403: "check the API key and its permissions",
     404: "check --base-url and the server kind: this server has no such endpoint or model",
     429: "the server is rate limiting; wait and retry",
@@ -385,11 +383,43 @@ def translate_error(exc: Exception, url: str, timeouts: Timeouts, *, started: bo
     return errors.ConnectError(f"{url} closed the connection without answering: {exc}", url=url)
 
 
+_NOT_A_COMPLETION = "something other than a completion server answered: check --base-url and --kind"
+
+
+def _check_content_type(response: httpx.Response, url: str) -> None:
+    """A 2xx web page (a proxy's login page, a web UI) is not a stream: say so before reading it."""
+    content_type = response.headers.get("content-type", "").lower()
+    if "text/html" in content_type:
+        raise errors.ProtocolError(
+            f"{url} answered HTTP {response.status_code} with an HTML page, not a completion stream",
+            url=url,
+            hint=_NOT_A_COMPLETION,
+        )
+
+
 def _read_chunks(response: httpx.Response, url: str, timeouts: Timeouts) -> Iterator[bytes]:
+    """The body's bytes; an empty body or an HTML page (whatever its content type) is a ProtocolError."""
+    empty = True
     try:
-        yield from response.iter_bytes()
+        for chunk in response.iter_bytes():
+            if empty and chunk:
+                empty = False
+                if chunk.lstrip()[:1] == b"<":
+                    status = response.status_code
+                    raise errors.ProtocolError(
+                        f"{url} answered HTTP {status} with HTML or XML, not a completion stream",
+                        url=url,
+                        hint=_NOT_A_COMPLETION,
+                    )
+            yield chunk
     except httpx.HTTPError as exc:
         raise translate_error(exc, url, timeouts, started=True) from exc
+    if empty:
+        raise errors.ProtocolError(
+            f"{url} answered HTTP {response.status_code} with an empty body, not a completion stream",
+            url=url,
+            hint=_NOT_A_COMPLETION,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- probes

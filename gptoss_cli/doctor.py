@@ -433,7 +433,7 @@ def _generation(run: _Run, http: HTTPClient, info: ServerInfo, profile: ServerPr
         status = result.status()
         if status in (401, 403):
             error = result.error
-            where = error.url if isinstance(error, errors.TransportError) and error.url else target.base_url
+            where = error.url if isinstance(error, errors.TransportError) and error.url else run.shown
             message = error.server_message if isinstance(error, errors.HTTPStatusError) else None
             raise run.auth_failure(status, where, message or "refused")
         return result

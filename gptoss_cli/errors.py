@@ -18,7 +18,8 @@
     ├── ConfigError                  config file/flags/environment are wrong (file, line, key)
     ├── StoreError                   conversation files and history (path)
     ├── ToolError                    declaring tools (tool *execution* failures go to the model)
-    └── UsageError                   a command used wrongly (bad flag value, missing input)
+    ├── LimitError                   input over a size or depth limit (names it, and how to raise it)
+    └── UsageError                   a command used wrongly (bad flag value, missing input): exit 2
 
 Every class carries the context needed to say what happened and what to do.
 """
@@ -139,5 +140,13 @@ class ToolError(GptossError):
     """Declaring tools went wrong (execution failures go back to the model instead)."""
 
 
+class LimitError(GptossError):
+    """Input over a size or depth limit (carries the limit, whose hint names the variable raising it)."""
+
+    def __init__(self, message: str, *, limit: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.limit = limit
+
+
 class UsageError(GptossError):
-    """A command was used wrongly."""
+    """A command was used wrongly (the CLI exits 2, as for a bad flag)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from gptoss_cli import errors
+from gptoss_cli.bounds import EVENT_SIZE, JSON_DEPTH, check_depth
 from gptoss_cli.sse import DONE, LineSplitter, SSEDecoder, SSEEvent
 
 __all__ = [
@@ -89,12 +90,18 @@ def error_message(data: Any) -> str | None:
     return json.dumps(data)[:300]
 
 
-def sse_events(chunks: Iterable[bytes], *, whole_json: bool = False) -> Iterator[SSEEvent]:
+def sse_events(chunks: Iterable[bytes], *, whole_json: bool = False, url: str = "") -> Iterator[SSEEvent]:
     """SSE events of a body; with ``whole_json`` the body is one JSON document, read as one event."""
+    where = url or "the stream"
     if whole_json:
-        yield SSEEvent(b"".join(chunks).decode("utf-8", "replace"), "json")
+        body = bytearray()
+        for chunk in chunks:
+            body += chunk
+            if len(body) > EVENT_SIZE.value:
+                raise EVENT_SIZE.error(where, "the JSON body")
+        yield SSEEvent(body.decode("utf-8", "replace"), "json")
         return
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(where)
     for chunk in chunks:
         yield from decoder.feed(chunk)
     yield from decoder.close()
@@ -104,6 +111,8 @@ def _load(data: str, url: str, event: str = "message") -> dict[str, Any]:
     """Parse one event's JSON; raise StreamError for an error event or ``{"error": ...}``."""
     try:
         obj = json.loads(data)
+    except RecursionError:
+        raise JSON_DEPTH.error(url, "a chunk's JSON nesting") from None
     except ValueError as exc:
         if event == "error":
             raise errors.StreamError(f"{url} reported an error mid-stream: {data[:300]}", url=url) from exc
@@ -112,7 +121,7 @@ def _load(data: str, url: str, event: str = "message") -> dict[str, Any]:
         raise errors.ProtocolError(f"{url} sent an event that is not a JSON object: {data[:200]!r}", url=url)
     if event == "error" or "error" in obj:
         raise errors.StreamError(f"{url} reported an error mid-stream: {error_message(obj)}", url=url)
-    return obj
+    return check_depth(obj, url)  # type: ignore[no-any-return]
 
 
 def _unexpected(url: str, data: str) -> errors.ProtocolError:
@@ -120,7 +129,35 @@ def _unexpected(url: str, data: str) -> errors.ProtocolError:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any, name: str, url: str, data: str) -> str:
+    """A chunk's text field, which must be a string (or absent/null)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise errors.ProtocolError(
+            f"{url} sent a chunk whose {name!r} is {type(value).__name__}, not a string: {data[:200]!r}",
+            url=url,
+            hint="the server is not speaking the completions protocol gptoss expects; check --kind",
+        )
+    return value
+
+
+def _ids(value: Any, name: str, url: str, data: str) -> tuple[int, ...] | None:
+    """A chunk's token ids, which must be a list of non-negative integers (or absent/null/empty)."""
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in value
+    ):
+        raise errors.ProtocolError(
+            f"{url} sent a chunk whose {name!r} is not a list of token ids: {data[:200]!r}",
+            url=url,
+            hint="the server is not speaking the completions protocol gptoss expects; check --kind",
+        )
+    return tuple(value)
 
 
 def _usage(raw: Any) -> Usage | None:
@@ -136,27 +173,28 @@ def _counts(prompt: Any, completion: Any) -> Usage:
     return Usage(p, c, p + c if p is not None and c is not None else None)
 
 
-def _choice_ids(choice: dict[str, Any]) -> tuple[int, ...] | None:
+def _choice_ids(choice: dict[str, Any], url: str, data: str) -> tuple[int, ...] | None:
     """Ids of a choice: ``token_ids`` (vLLM/SGLang), logprobs ``id`` (llama.cpp), ``token_id:N`` (vLLM)."""
-    ids = choice.get("token_ids")
+    ids = _ids(choice.get("token_ids"), "token_ids", url, data)
     if ids:
-        return tuple(ids)
+        return ids
     logprobs = choice.get("logprobs")
     if not logprobs:
         return None
     content = logprobs.get("content")
     if content:
-        return tuple(entry["id"] for entry in content if "id" in entry) or None
+        found = [entry["id"] for entry in content if "id" in entry]
+        return _ids(found, "logprobs.content[].id", url, data)
     tokens = logprobs.get("tokens")
     if tokens and isinstance(tokens[0], str) and tokens[0].startswith("token_id:"):
-        return tuple(int(token[9:]) for token in tokens)
+        return _ids([int(token[9:]) for token in tokens], "logprobs.tokens", url, data)
     return None
 
 
 def decode_openai(chunks: Iterable[bytes], url: str, *, whole_json: bool = False) -> Iterator[StreamEvent]:
     """Events of a ``/v1/completions`` stream (only the first choice is read)."""
     last_id: int | None = None
-    for event in sse_events(chunks, whole_json=whole_json):
+    for event in sse_events(chunks, whole_json=whole_json, url=url):
         data = event.data
         if data == DONE:
             return
@@ -165,14 +203,16 @@ def decode_openai(chunks: Iterable[bytes], url: str, *, whole_json: bool = False
             choices = obj.get("choices")
             if choices:
                 choice = choices[0]
-                text = choice.get("text") or ""
-                ids = _choice_ids(choice)
+                text = _text(choice.get("text"), "text", url, data)
+                ids = _choice_ids(choice, url, data)
                 if ids:
                     last_id = ids[-1]
                 reason = choice.get("finish_reason")
                 hint = choice.get("stop_reason")
                 if hint is None:
                     hint = choice.get("matched_stop")
+                if not isinstance(hint, int | str) or isinstance(hint, bool):
+                    hint = None
                 usage = _usage(obj.get("usage"))
             else:
                 text, ids, reason, usage = "", None, None, _usage(obj.get("usage"))
@@ -196,16 +236,12 @@ def decode_openai(chunks: Iterable[bytes], url: str, *, whole_json: bool = False
 def decode_llamacpp(chunks: Iterable[bytes], url: str) -> Iterator[StreamEvent]:
     """Events of a llama.cpp native ``/completion`` stream (``content``, ``tokens``, ``stop``)."""
     last_id: int | None = None
-    for event in sse_events(chunks):
+    for event in sse_events(chunks, url=url):
         if event.data == DONE:
             break
         obj = _load(event.data, url, event.event)
-        try:
-            text = obj.get("content") or ""
-            tokens = obj.get("tokens")
-            ids = tuple(tokens) if tokens else None
-        except TypeError as exc:
-            raise _unexpected(url, event.data) from exc
+        text = _text(obj.get("content"), "content", url, event.data)
+        ids = _ids(obj.get("tokens"), "tokens", url, event.data)
         if ids:
             last_id = ids[-1]
         if text or ids:
@@ -214,6 +250,8 @@ def decode_llamacpp(chunks: Iterable[bytes], url: str) -> Iterator[StreamEvent]:
             stop_type = obj.get("stop_type")
             usage = _counts(obj.get("tokens_evaluated"), obj.get("tokens_predicted"))
             word = obj.get("stopping_word") or None
+            word = word if isinstance(word, str) else None
+            stop_type = stop_type if isinstance(stop_type, str) else None
             reason = "length" if stop_type == "limit" else "stop"
             yield Finish(reason, word, stop_type, last_id, usage)
             return
@@ -222,16 +260,16 @@ def decode_llamacpp(chunks: Iterable[bytes], url: str) -> Iterator[StreamEvent]:
 
 def decode_ollama(chunks: Iterable[bytes], url: str) -> Iterator[StreamEvent]:
     """Events of an Ollama ``/api/generate`` NDJSON stream (``response``, ``done``, ``done_reason``)."""
-    splitter = LineSplitter()
+    splitter = LineSplitter(url)
     for chunk in _with_end(chunks):
         lines = splitter.feed(chunk) if chunk is not None else splitter.close()
         for line in lines:
             if not line.strip():
                 continue
             obj = _load(line, url)
-            text = obj.get("response")
+            text = _text(obj.get("response"), "response", url, line)
             if text:
-                yield TextDelta(str(text))
+                yield TextDelta(text)
             if obj.get("done"):
                 raw = obj.get("done_reason")
                 reason = str(raw) if raw else "stop"

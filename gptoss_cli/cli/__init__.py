@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import GptossError
+from ..errors import GptossError, UsageError
 
 _ORDER = (
     "ask", "chat", "serve", "replay", "show", "diff", "history", "config", "doctor", "render", "parse",
@@ -80,10 +80,15 @@ def _root(
 
 def fail_line(message: str, hint: str | None = None) -> None:
     """One red line on stderr (plain when stderr is not a terminal or NO_COLOR is set)."""
-    color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    tty = sys.stderr.isatty()
+    color = tty and not os.environ.get("NO_COLOR")
     text = f"gptoss: error: {message}"
     if hint:
         text += f" ({hint})"
+    if tty:  # a server's or a file's words are in the message: they must not drive the terminal
+        from ..ui.sanitize import sanitize
+
+        text = sanitize(text)
     sys.stderr.write(f"\x1b[31m{text}\x1b[0m\n" if color else f"{text}\n")
     sys.stderr.flush()
 
@@ -106,8 +111,12 @@ def pair_options(argv: list[str]) -> list[str]:
     return out
 
 
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""The exit codes (the README's table): an answer, an error, a usage error, Ctrl-C."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every expected failure becomes one line on stderr and exit code 1."""
+    """Run the CLI; every expected failure becomes one line on stderr and exit code 1 (2 for usage)."""
     from . import (  # noqa: F401 - registers commands
         ask_cmd,
         chat_cmd,
@@ -130,20 +139,23 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except typer.Abort:
         sys.stderr.write("\n")
-        return 130
+        return EXIT_INTERRUPTED
     except typer.TyperException as exc:  # usage errors: click's own message and exit code 2
         show = getattr(exc, "show", None)
         if show is not None:
             show()
-        return int(getattr(exc, "exit_code", 2))
+        return int(getattr(exc, "exit_code", EXIT_USAGE))
     except KeyboardInterrupt:
+        from ..interrupts import ignore_from_now
+
+        ignore_from_now()  # on the way out: a second Ctrl-C must not turn exit 130 into a SIGINT death
         sys.stderr.write("\n")
-        return 130
+        return EXIT_INTERRUPTED
     except GptossError as exc:
         if _state["debug"]:
             raise
         fail_line(str(exc), exc.hint)
-        return 1
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
     except BrokenPipeError:
         # the reader went away (e.g. `gptoss ... | head`): not an error worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -158,4 +170,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's handlers (the first Ctrl-C already stopped the work)
+        code = EXIT_INTERRUPTED
+    sys.exit(code)

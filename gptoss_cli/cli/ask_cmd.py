@@ -85,9 +85,11 @@ def ask(
     """Ask one question; the final answer goes to stdout, nothing else."""
     from ..agent import Run
     from ..errors import GptossError, UsageError
+    from ..interrupts import held, ignore_from_now
     from ..tools.calls import Approver
     from ..ui.approval import line_asker
     from ..ui.stream import StreamView, ViewOptions
+    from ..ui.terminal import no_echo
 
     attach_stdin = "-" in (files or ())
     piped = read_stdin_if_piped()
@@ -133,16 +135,26 @@ def ask(
         )
     )
     try:
-        for event in turn:
-            if not quiet:
-                view.handle(event)
-    except (KeyboardInterrupt, GptossError):
-        # keep what arrived: show it, save it, then report
-        turn.close()
-        view.close()
-        if quiet and turn.result is not None and turn.result.final_text:
-            sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
-        persistence.autosave(session)
+        with no_echo():  # typed keys (and ^C) must not land in the live answer (see ui/terminal.py)
+            for event in turn:
+                if not quiet:
+                    view.handle(event)
+    except (KeyboardInterrupt, GptossError) as exc:
+        # keep what arrived: show it, save it, then report; a second Ctrl-C meanwhile is held back
+        with held():
+            turn.close()
+            view.close()
+            if as_json and turn.result is not None:
+                data = _result_json(session, turn.result)
+                data["error"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+                sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+            elif quiet and turn.result is not None and turn.result.final_text:
+                sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
+            # a request that failed before any answer is not saved (nothing arrived to keep)
+            if any(m.text or m.recipient for m in _this_request(session.history)):
+                persistence.autosave(session)
+        if isinstance(exc, KeyboardInterrupt):
+            ignore_from_now()
         raise
     finally:
         if registry is not None:
@@ -172,19 +184,27 @@ def ask(
         from ..ui.stream import format_stats
 
         sys.stderr.write(format_stats(result) + "\n")
-    _exit_for(result)
+    _exit_for(result, turn)
     if schema_error is not None:
         raise schema_error
 
 
-def _exit_for(result: Any) -> None:
+def _exit_for(result: Any, run: Any) -> None:
     from ..errors import GptossError
 
     if result.outcome == "final":
         return
     if result.outcome == "tool_call":
         names = ", ".join(m.recipient for m in result.tool_calls)
-        raise GptossError(f"the model called a tool ({names}) and no tools are enabled")
+        if run.exhausted:
+            raise GptossError(
+                f"no final answer: the model still called a tool ({names}) after {run.max_steps} tool calls",
+                hint=f"raise --max-steps (now {run.max_steps}) to let it go on",
+            )
+        raise GptossError(
+            f"the model called a tool ({names}) and no tools are enabled",
+            hint="enable tools with --tools FILE, --functions FILE, --python or --browser",
+        )
     if result.outcome == "incomplete":
         raise GptossError(f"the answer was cut off by {result.cut_off_cause}", hint=result.cut_off_hint)
     raise GptossError("the model gave no final answer", hint="try --show-reasoning to see what it did")

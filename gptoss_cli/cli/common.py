@@ -53,7 +53,9 @@ PythonToolOpt = Annotated[
 ]
 BrowserOpt = Annotated[bool, typer.Option("--browser", help="Enable the built-in browser tool (open, find).")]
 YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run tool calls without asking.")]
-MaxStepsOpt = Annotated[int, typer.Option("--max-steps", help="Most tool calls for one request.")]
+MaxStepsOpt = Annotated[
+    int, typer.Option("--max-steps", min=1, help="Most tool calls for one request (at least 1).")
+]
 SchemaOpt = Annotated[
     str | None, typer.Option("--schema", help="Structured output: a JSON Schema (a file, or inline JSON).")
 ]
@@ -73,8 +75,10 @@ def load_schema(value: str) -> tuple[str, dict[str, Any], str | None]:
             text, name = path.read_text(encoding="utf-8"), path.stem
         except OSError as exc:
             raise UsageError(f"{value}: cannot read the schema ({exc.strerror or exc})") from None
+    from ..bounds import load_json
+
     try:
-        schema = json.loads(text)
+        schema = load_json(text, value if text is not value else "--schema")
     except json.JSONDecodeError as exc:
         where = value if text is not value else "--schema"
         raise UsageError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
@@ -130,6 +134,9 @@ def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry 
     registry = Registry()
     builtins: dict[str, Any] = {}
     if settings is not None:
+        from ..tools.environment import protect
+
+        protect(settings.key_variables)  # tools never see a profile's key, whatever its name
         base = settings.config_file.parent
         for namespace in namespaces_from(
             {"tools": settings.tools}, base=base, where=str(settings.config_file)

@@ -46,12 +46,16 @@ def config_show(
 ) -> None:
     """Print the settings in force (file, environment, defaults) and where each came from; keys redacted."""
     from ..config.resolve import resolve
+    from ..urls import redact_url
 
     settings = resolve({"config": config, "profile": profile}, require_key=False)
+    data = settings.to_dict()
+    if isinstance(data["profile"].get("base_url"), str):  # no password in a paste
+        data["profile"]["base_url"] = redact_url(data["profile"]["base_url"])
     if as_json:
-        sys.stdout.write(json.dumps(settings.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
-    sys.stdout.write(settings_table(settings.to_dict()))
+    sys.stdout.write(settings_table(data))
 
 
 def settings_table(data: dict[str, Any]) -> str:

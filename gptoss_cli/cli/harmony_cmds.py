@@ -31,10 +31,17 @@ def read_input(source: str, *, what: str) -> tuple[bytes, str]:
             raise UsageError(
                 f"reading {what} from stdin, but stdin is a terminal", hint="pipe it in or give a FILE"
             )
-        return sys.stdin.buffer.read(), "<stdin>"
+        from ..bounds import FILE_BYTES
+
+        data = sys.stdin.buffer.read(FILE_BYTES.value + 1)
+        if len(data) > FILE_BYTES.value:
+            raise FILE_BYTES.error("<stdin>", "the input")
+        return data, "<stdin>"
     path = Path(source)
     try:
-        return path.read_bytes(), str(path)
+        from ..bounds import read_file_bytes
+
+        return read_file_bytes(path), str(path)
     except FileNotFoundError:
         raise UsageError(f"{source}: no such file") from None
     except IsADirectoryError:
@@ -45,14 +52,30 @@ def read_input(source: str, *, what: str) -> tuple[bytes, str]:
 
 def load_json(data: bytes, name: str) -> Any:
     """Parse JSON, naming the file, line and column on error."""
+    from ..bounds import load_json as bounded
     from ..errors import ConversationFormatError
 
     try:
-        return json.loads(data.decode("utf-8"))
+        return bounded(data.decode("utf-8"), name)
     except UnicodeDecodeError as exc:
         raise ConversationFormatError(f"not UTF-8 (byte {exc.start})", path=name) from None
     except json.JSONDecodeError as exc:
         raise ConversationFormatError(f"line {exc.lineno} column {exc.colno}: {exc.msg}", path=name) from None
+
+
+def render_error(exc: Exception, conversation: Any, name: str) -> Exception:
+    """A renderer refusal with the file and the message it is about (the reference names neither)."""
+    from ..errors import RenderError
+    from ..harmony import Role
+
+    if str(exc) == "Tools should have a name!":
+        for i, message in enumerate(conversation.messages):
+            if message.author.role is Role.TOOL and message.author.name is None:
+                return RenderError(
+                    f"{name}: messages[{i}]: a tool message needs the tool's name "
+                    '(author "name", e.g. "functions.get_weather")'
+                )
+    return RenderError(f"{name}: {exc}")
 
 
 def _role(value: str) -> Any:
@@ -101,19 +124,28 @@ def render(
     harmony: HarmonyOpt = "openai",
 ) -> None:
     """Print the Harmony prompt of a conversation, exactly as the reference library renders it."""
+    from ..errors import ConversationFormatError, RenderError
     from ..harmony import Conversation, RenderConfig, completion_pieces, conversation_pieces, training_pieces
     from ..harmony.render import pieces_to_text, pieces_to_tokens
 
     form = _form(harmony)
     data, name = read_input(file, what="a conversation")
-    conversation = Conversation.from_dict(load_json(data, name), strict=True)
+    try:
+        conversation = Conversation.from_dict(load_json(data, name), strict=True)
+    except ConversationFormatError as exc:
+        if exc.message.startswith(f"{name}: "):
+            raise
+        raise ConversationFormatError(exc.message, path=name, hint=exc.hint) from None
     config = RenderConfig(auto_drop_analysis=not keep_analysis)
-    if training:
-        pieces = training_pieces(conversation, config, form=form)
-    elif no_next_role:
-        pieces = conversation_pieces(conversation, config, form=form)
-    else:
-        pieces = completion_pieces(conversation, _role(next_role), config, form=form)
+    try:
+        if training:
+            pieces = training_pieces(conversation, config, form=form)
+        elif no_next_role:
+            pieces = conversation_pieces(conversation, config, form=form)
+        else:
+            pieces = completion_pieces(conversation, _role(next_role), config, form=form)
+    except RenderError as exc:
+        raise render_error(exc, conversation, name) from None
     if tokens:
         _write(json.dumps(pieces_to_tokens(pieces)) + "\n")
     else:
@@ -143,8 +175,10 @@ def parse(
     start_role = None if no_role else _role(role)
     if tokens:
         ids = load_json(data, name)
-        if not isinstance(ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in ids):
-            raise ConversationFormatError("expected a JSON array of token ids", path=name)
+        if not isinstance(ids, list) or not all(
+            isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in ids
+        ):
+            raise ConversationFormatError("expected a JSON array of token ids (integers >= 0)", path=name)
         messages = parse_tokens(ids, start_role, strict=strict, form=form)
     else:
         text = data.decode("utf-8", "replace")

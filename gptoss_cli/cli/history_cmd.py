@@ -27,7 +27,9 @@ _IMPORT_FORMATS = ("auto", "chat", "harmony", "gptoss")
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text)
+    from ..ui.sanitize import for_stream
+
+    sys.stdout.write(for_stream(sys.stdout, text))
     sys.stdout.flush()
 
 
@@ -39,7 +41,9 @@ def _warn_problems(store: Store) -> None:
         doubled = f"{problem.path}: {problem.path}: "
         if problem.path and text.startswith(doubled):
             text = text[len(problem.path) + 2 :]
-        sys.stderr.write(f"gptoss: warning: skipped {text}\n")
+        from ..ui.sanitize import for_stream
+
+        sys.stderr.write(for_stream(sys.stderr, f"gptoss: warning: skipped {text}\n"))
 
 
 def _row(summary: Summary, model_width: int) -> str:
@@ -105,6 +109,10 @@ def history_show(
             data = path.read_bytes()
         except OSError as exc:
             raise StoreError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
+        if sys.stdout.isatty():
+            from ..ui.sanitize import sanitize
+
+            data = sanitize(data.decode("utf-8", "replace")).encode("utf-8")
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
@@ -225,8 +233,13 @@ def _read_import(file: str, format: str) -> Record:
 
     if file != "-":
         return read_record(Path(file).expanduser(), format=cast("FileFormat", format))
+    from ..bounds import FILE_BYTES, load_json
+
+    raw = sys.stdin.buffer.read(FILE_BYTES.value + 1)
+    if len(raw) > FILE_BYTES.value:
+        raise FILE_BYTES.error("<stdin>", "the input")
     try:
-        data = json.loads(sys.stdin.buffer.read().decode("utf-8-sig"))
+        data = load_json(raw.decode("utf-8-sig"), "<stdin>")
     except UnicodeDecodeError as exc:
         raise StoreError(f"not UTF-8 text (byte {exc.start})", path="<stdin>") from exc
     except json.JSONDecodeError as exc:

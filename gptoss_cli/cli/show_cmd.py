@@ -47,7 +47,9 @@ def show(
     )
     for part in parts:
         if isinstance(part, UserText):
-            sys.stdout.write(("" if first else "\n") + user_line(part.text))
+            from ..ui.sanitize import for_stream
+
+            sys.stdout.write(for_stream(sys.stdout, ("" if first else "\n") + user_line(part.text)))
             sys.stdout.flush()
             first = False
             continue

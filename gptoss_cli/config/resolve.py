@@ -152,6 +152,9 @@ class Settings:
     """The ``--role`` in force, if any."""
     role_tools: tuple[str, ...] = ()
     """Tool files the role offers (added to ``--tools``)."""
+    key_variables: tuple[str, ...] = ()
+    """Every environment variable any profile (or ``--api-key-env``) names as holding an API key:
+    tools never see these (see ``tools/environment.py``)."""
 
     @property
     def harmony(self) -> str:
@@ -227,7 +230,15 @@ def resolve(
         builtins=file.config.builtins,
         role=given.get("role"),
         role_tools=tuple(role.get("tools") or ()),
+        key_variables=_key_variables(file.config.profiles.values(), given.get("api_key_env")),
     )
+
+
+def _key_variables(profiles: Any, flag: str | None) -> tuple[str, ...]:
+    names = {"GPTOSS_API_KEY", "OPENAI_API_KEY", *(p.api_key_env for p in profiles if p.api_key_env)}
+    if flag:
+        names.add(flag)
+    return tuple(sorted(names))
 
 
 class _Builder:

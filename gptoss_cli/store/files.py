@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from ..bounds import load_json, read_file_bytes
 from ..errors import ConversationFormatError, StoreError
 from ..harmony.types import Conversation
 from ..paths import atomic_write_text
@@ -54,7 +55,7 @@ def write_record(record: Record, path: Path | None = None) -> Record:
 def read_record(path: Path, *, format: FileFormat = "auto") -> Record:
     """Read a conversation file of any supported shape (see the module docstring)."""
     try:
-        raw = path.read_bytes()
+        raw = read_file_bytes(path)
     except FileNotFoundError:
         raise StoreError("no such conversation file", path=str(path)) from None
     except IsADirectoryError:
@@ -67,7 +68,7 @@ def read_record(path: Path, *, format: FileFormat = "auto") -> Record:
         line = raw[: exc.start].count(b"\n") + 1
         raise StoreError(f"not UTF-8 text (line {line})", path=str(path)) from exc
     try:
-        data = json.loads(text)
+        data = load_json(text, str(path))
     except json.JSONDecodeError as exc:
         raise StoreError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=str(path)
@@ -93,6 +94,12 @@ def parse_record(data: Any, *, format: FileFormat = "auto", path: Path | None = 
         conversation = Conversation.from_dict(data)
     except ConversationFormatError as exc:
         raise StoreError(exc.message) from exc
+    for i, message in enumerate(conversation.messages):
+        if message.author.role.value == "tool" and message.author.name is None:
+            # the renderer would refuse it later with the reference's bare "Tools should have a name!"
+            raise StoreError(
+                f'messages[{i}]: a tool message needs the tool\'s name (author "name", e.g. "functions.f")'
+            )
     if shape == "gptoss" and "gptoss" not in data:
         raise StoreError("gptoss: missing (this is not a gptoss conversation file)")
     meta = Metadata.from_dict(data["gptoss"]) if "gptoss" in data else _fresh_meta(path)

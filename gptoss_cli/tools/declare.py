@@ -18,6 +18,7 @@ as a list of tool objects with a ``name``.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -26,11 +27,55 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..bounds import check_depth, load_json, read_file_bytes
 from ..errors import ToolError
 from .command import CommandTool, PythonFunctionTool
+from .environment import minimal_env
 from .registry import Namespace, Tool
 
 _TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+"""A tool or namespace name: it is written into the prompt as a TypeScript name, so nothing else."""
+
+
+def check_name(name: str, where: str, what: str = "tool name") -> str:
+    """``name`` when it can be a tool or namespace name, else a ToolError saying why."""
+    if not _NAME.fullmatch(name):
+        raise ToolError(
+            f"{where}: {what} {name!r} is not an identifier",
+            hint="use letters, digits, _ and - (starting with a letter or _), at most 64 characters",
+        )
+    return name
+
+
+def check_parameters(schema: Mapping[str, Any] | None, where: str) -> None:
+    """A parameters schema must be a valid JSON Schema object that the prompt can declare."""
+    if schema is None:
+        return
+    from ..harmony.schema import to_typescript
+    from .calls import invalid_schema
+
+    properties = schema.get("properties")
+    if properties is not None and not isinstance(properties, Mapping):
+        raise ToolError(f"{where}.parameters.properties: expected an object, got {type(properties).__name__}")
+    if isinstance(properties, Mapping):
+        for key, sub in properties.items():
+            if not isinstance(sub, Mapping | bool):
+                raise ToolError(f"{where}.parameters.properties.{key}: expected a schema object")
+    required = schema.get("required")
+    if required is not None and not (
+        isinstance(required, list) and all(isinstance(r, str) for r in required)
+    ):
+        raise ToolError(f"{where}.parameters.required: expected a list of property names")
+    problem = invalid_schema(schema)
+    if problem is not None:
+        raise ToolError(f"{where}.parameters: not a valid JSON Schema: {problem}")
+    try:
+        to_typescript(schema)
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise ToolError(f"{where}.parameters: cannot be declared to the model ({exc})") from None
+
+
 _KEYS = {"description", "command", "parameters", "approve", "timeout", "cwd", "env", "namespace", "name"}
 
 
@@ -80,17 +125,24 @@ def tool_from_table(name: str, raw: Any, *, base: Path, where: str) -> tuple[str
     if not isinstance(env, Mapping) or not all(isinstance(v, str) for v in env.values()):
         raise ToolError(f"{where}.env: expected a table of strings")
     cwd = raw.get("cwd")
+    check_name(name, where)
+    namespace = raw.get("namespace", "functions")
+    if not isinstance(namespace, str):
+        raise ToolError(f"{where}.namespace: expected a string")
+    check_name(namespace, where, "namespace")
+    parameters = expand_parameters(raw.get("parameters"), where)
+    check_parameters(parameters, where)
     tool = CommandTool(
         name=name,
         description=str(raw.get("description", "")),
-        parameters=expand_parameters(raw.get("parameters"), where),
+        parameters=parameters,
         command=tuple(command),
         timeout=float(timeout),
         cwd=(base / cwd) if isinstance(cwd, str) else base,
         env=dict(env),
         approve=approve,
     )
-    return str(raw.get("namespace", "functions")), tool
+    return namespace, tool
 
 
 def _tables(data: Any, where: str) -> list[tuple[str, Any, str]]:
@@ -112,13 +164,25 @@ def load_tool_file(path: str | Path) -> list[Namespace]:
     """Namespaces of the tools declared in a TOML or JSON file."""
     file = Path(path).expanduser()
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = read_file_bytes(file)
     except FileNotFoundError:
         raise ToolError(f"{file}: no such tool file") from None
     except OSError as exc:
         raise ToolError(f"{file}: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ToolError(
+            f"{file}: not UTF-8 text (line {line}, byte {exc.start})",
+            hint="a tool file is TOML or JSON (.json) text",
+        ) from None
+    try:
+        data = (
+            load_json(text, str(file))
+            if file.suffix == ".json"
+            else check_depth(tomllib.loads(text), str(file))
+        )
     except json.JSONDecodeError as exc:
         raise ToolError(f"{file}:{exc.lineno}: column {exc.colno}: {exc.msg}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -147,21 +211,26 @@ def load_functions_file(path: str | Path, *, approve: str = "ask") -> Namespace:
         text=True,
         timeout=60,
         cwd=file.parent,
+        env=minimal_env(),
         check=False,
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["failed"])[-1]
         raise ToolError(f"{file}: could not load the functions: {last}")
-    tools = [
-        PythonFunctionTool(
-            name=spec["name"],
-            description=spec["description"],
-            parameters=spec["parameters"],
-            file=file,
-            approve="auto" if approve == "auto" else "ask",
+    tools = []
+    for spec in json.loads(done.stdout):
+        where = f"{file}: {spec['name']}"
+        check_name(spec["name"], where)
+        check_parameters(spec["parameters"], where)
+        tools.append(
+            PythonFunctionTool(
+                name=spec["name"],
+                description=spec["description"],
+                parameters=spec["parameters"],
+                file=file,
+                approve="auto" if approve == "auto" else "ask",
+            )
         )
-        for spec in json.loads(done.stdout)
-    ]
     if not tools:
         raise ToolError(f"{file}: no public functions found")
     return Namespace("functions", tuple(tools))

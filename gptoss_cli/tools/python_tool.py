@@ -28,8 +28,10 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from ..bounds import TOOL_OUTPUT
 from ..errors import ToolError
 from ..harmony import PYTHON
+from .environment import minimal_env
 from .registry import Approval, Namespace, ToolOutput
 
 __all__ = ["PythonTool", "python_namespace"]
@@ -37,9 +39,6 @@ __all__ = ["PythonTool", "python_namespace"]
 DRIVER = Path(__file__).with_name("_python_driver.py")
 HEADER = struct.Struct(">I")
 START_TIMEOUT = 30.0
-DEFAULT_MAX_OUTPUT = 20_000
-# Variables of the client's own that the model's code has no business reading.
-_PRIVATE_ENV_PREFIXES = ("GPTOSS_", "OPENAI_")
 
 
 class _Dead(Exception):
@@ -50,9 +49,8 @@ class _Child:
     """One driver process and the thread that reads its replies."""
 
     def __init__(self, workdir: Path, limit: int) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE_ENV_PREFIXES)}
-        env["PYTHONIOENCODING"] = "utf-8"
-        env.setdefault("MPLBACKEND", "Agg")  # plots go to files, never to a window
+        # an allow-list, never the user's keys (see environment.py); HOME is the working directory
+        env = minimal_env(home=str(workdir), extra={"PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"})
         posix = os.name == "posix"
         self.proc = subprocess.Popen(
             [sys.executable, "-u", str(DRIVER), str(limit)],
@@ -161,10 +159,11 @@ class PythonTool:
         self,
         *,
         timeout: float = 120.0,
-        max_output: int = DEFAULT_MAX_OUTPUT,
+        max_output: int | None = None,
         workdir: Path | None = None,
         approve: Approval = "ask",
     ) -> None:
+        max_output = TOOL_OUTPUT.value if max_output is None else max_output
         if timeout <= 0 or max_output <= 0:
             raise ToolError(f"python: timeout and max_output must be positive (got {timeout}, {max_output})")
         self.timeout = timeout
@@ -277,13 +276,14 @@ def _cap(text: str, limit: int) -> str:
     head = limit * 3 // 4
     tail = limit - head
     cut = len(text) - head - tail
-    return f"{text[:head]}\n[... {cut} characters cut ...]\n{text[len(text) - tail :]}"
+    note = f"[... {cut} characters cut: the tool output limit is {limit:,} characters ({TOOL_OUTPUT.env})]"
+    return f"{text[:head]}\n{note}\n{text[len(text) - tail :]}"
 
 
 def python_namespace(
     *,
     timeout: float = 120.0,
-    max_output: int = DEFAULT_MAX_OUTPUT,
+    max_output: int | None = None,
     workdir: Path | None = None,
     approve: Approval = "ask",
 ) -> Namespace:

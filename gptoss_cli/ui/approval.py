@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..tools.calls import AskFn, Decision
+from .sanitize import sanitize
+from .terminal import echo
 
 _ANSWERS: dict[str, Decision] = {"y": "yes", "yes": "yes", "a": "always", "always": "always"}
 
 
 def _question(recipient: str, arguments: str) -> str:
-    shown = arguments.strip()
-    if len(shown) > 400:
-        shown = shown[:400] + "…"
-    return f"run {recipient} {shown}? [y]es / [N]o / [a]lways for this tool: "
+    """The whole call, exactly as it will run: never cut, every control character made visible
+    (an ``ESC[2K`` in the code must not erase the line the user is approving)."""
+    shown = sanitize(arguments)
+    if "\n" in shown.strip():
+        shown = "\n" + shown.strip("\n") + "\n"
+    return f"run {sanitize(recipient)} {shown}? [y]es / [N]o / [a]lways for this tool: "
 
 
 def line_asker(stdin: TextIO, stderr: TextIO) -> AskFn:
@@ -22,7 +26,9 @@ def line_asker(stdin: TextIO, stderr: TextIO) -> AskFn:
     def ask(recipient: str, arguments: str) -> Decision:
         stderr.write("\n" + _question(recipient, arguments))
         stderr.flush()
-        return _ANSWERS.get(stdin.readline().strip().lower(), "no")
+        with echo(stdin):  # the answer is typed while a turn streams (echo is off then)
+            line = stdin.readline()
+        return _ANSWERS.get(line.strip().lower(), "no")
 
     return ask
 

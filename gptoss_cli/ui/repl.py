@@ -22,13 +22,16 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
 from ..agent import Run
 from ..errors import GptossError
+from ..interrupts import held
 from ..session import Session, Turn
 from ..tools.calls import Approver
 from ..tools.registry import Registry
 from . import commands
 from .approval import prompt_asker
 from .commands import EXIT, REGISTRY, Persistence
+from .sanitize import for_stream
 from .stream import StreamView, ViewOptions
+from .terminal import no_echo
 
 FENCE = '"""'
 
@@ -129,7 +132,7 @@ class Repl:
 
     def say(self, text: str) -> None:
         """A message from the chat itself (on stderr: stdout is the answers)."""
-        self.stderr.write(text + "\n")
+        self.stderr.write(for_stream(self.stderr, text + "\n"))
         self.stderr.flush()
 
     def write_raw(self, text: str) -> None:
@@ -177,20 +180,31 @@ class Repl:
         )
 
     def stream(self, first: Turn) -> None:
-        """Show one request with its tool rounds; Ctrl-C stops it, an error ends it; what arrived is kept."""
+        """Show one request with its tool rounds; Ctrl-C stops it, an error ends it; what arrived is kept.
+
+        Typed keys are not echoed while it streams (see ``terminal.py``), and a second Ctrl-C during
+        the clean-up is held back: it neither ends the chat nor loses the save.
+        """
         turn = Run(self.session, first, self.tools, self.approver, self.max_steps)
         view = StreamView(self.view_options, stdout=self.stdout, stderr=self.stderr)
         try:
-            for event in turn:
-                view.handle(event)
+            with no_echo():
+                for event in turn:
+                    view.handle(event)
         except KeyboardInterrupt:
-            turn.close()
-            view.close()
-            self.say("(stopped; /continue resumes the answer)")
+            with held():
+                turn.close()
+                view.close()
+                self.say("(stopped; /continue resumes the answer)")
+                self._save()
+            return
         except GptossError as exc:
             turn.close()
             view.close()
             self.say(f"gptoss: error: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
+        self._save()
+
+    def _save(self) -> None:
         try:
             self.persistence.autosave(self.session)
         except GptossError as exc:

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from ..agent import ToolResultEvent
 from ..harmony import ContentDelta, HeaderEvent, MessageDone
 from ..session import Notice, RawText, SessionEvent, TurnEnd, TurnResult
+from .sanitize import sanitize
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ class _Err:
 
     def write(self, text: str, code: str | None = None) -> None:
         self.clear_indicator()
+        if self.tty:
+            text = sanitize(text)
         self.stream.write(self.style(text, code) if code else text)
         self.stream.flush()
 
@@ -125,7 +128,7 @@ class StreamView:
             self._delta(event)
         elif isinstance(event, RawText):
             if self.options.raw:
-                self.out.feed(event.text)
+                self.out.feed(sanitize(event.text) if self._tty else event.text)
         elif isinstance(event, HeaderEvent):
             self._header(event)
         elif isinstance(event, MessageDone):
@@ -168,7 +171,8 @@ class StreamView:
                 self.err.clear_indicator()
                 self.out.start()
                 self._started = True
-            self.out.feed(event.text)
+            # a terminal gets control characters neutralised; a pipe gets the text byte for byte
+            self.out.feed(sanitize(event.text) if self._tty else event.text)
         elif event.recipient is not None:
             self.err.write(event.text, "36")
         elif channel == "commentary":

@@ -112,7 +112,7 @@ def test_server_down_names_the_url() -> None:
 
 def test_nothing_to_ask() -> None:
     result = run(["ask"])
-    assert result.code == 1 and "nothing to ask" in result.stderr
+    assert result.code == 2 and "nothing to ask" in result.stderr  # a usage error
 
 
 @pytest.mark.parametrize("flag", ["--kind", "--reasoning"])

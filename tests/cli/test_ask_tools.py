@@ -215,7 +215,7 @@ def test_invalid_schema_is_one_line() -> None:
     result = run(
         ["ask", "q", "--schema", '{"type": 12}', "--base-url", "http://127.0.0.1:9", "--kind", "llamacpp"]
     )
-    assert result.code == 1 and "not a valid JSON Schema" in result.stderr
+    assert result.code == 2 and "not a valid JSON Schema" in result.stderr  # a bad flag value
 
 
 def test_tools_declared_in_the_config(scripted_server: ScriptedServer, tmp_path: Path) -> None:

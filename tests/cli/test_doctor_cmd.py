@@ -127,7 +127,7 @@ def test_default_key_variable(monkeypatch: pytest.MonkeyPatch, scripted_server: 
 
 def test_unknown_profile_kind_is_a_usage_error() -> None:
     result = run(["doctor", "--kind", "tgi"])
-    assert result.code == 1
+    assert result.code == 2
     assert result.out == ""
     assert result.stderr.startswith("gptoss: error: unknown server kind 'tgi'")
 
@@ -141,3 +141,24 @@ def test_doctor_probes_in_the_profiles_harmony_form(scripted_server: ScriptedSer
     assert run(["doctor", "--config", str(config)]).code == 0
     calls = [r.json() for r in scripted_server.requests if r.path.endswith("/completions")]
     assert calls[-1]["prompt"] == list(call_prompt("oss").ids)
+
+
+def test_doctor_and_config_show_never_print_url_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gptoss doctor --base-url http://user:secret@host/v1`` printed the secret (issue 11)."""
+    result = run(["doctor", "--base-url", "http://user:s3cret@127.0.0.1:9/v1"])
+    assert result.code == 1
+    assert "s3cret" not in result.out + result.stderr and "http://127.0.0.1:9" in result.out + result.stderr
+    url = "http://user:s3cret@127.0.0.1:9/v1?api_key=sk-LEAKED&x=1"
+    refused = run(["doctor", "--base-url", url])  # a query is refused: a usage error that names the URL
+    assert refused.code == 2
+    assert (
+        "s3cret" not in refused.stderr
+        and "sk-LEAKED" not in refused.stderr
+        and "127.0.0.1:9" in refused.stderr
+    )
+    monkeypatch.setenv("GPTOSS_BASE_URL", url)
+    shown = run(["config", "show", "--json"])
+    assert shown.code == 0 and "s3cret" not in shown.out and "sk-LEAKED" not in shown.out
+    assert '"base_url": "http://127.0.0.1:9/v1?api_key=<redacted>&x=1"' in shown.out
+    table = run(["config", "show"])
+    assert "s3cret" not in table.out and "sk-LEAKED" not in table.out and "127.0.0.1:9" in table.out

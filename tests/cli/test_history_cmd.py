@@ -51,8 +51,8 @@ def _save(
     return Store(clock=lambda: at).save(record)
 
 
-def _one_error_line(result: Result) -> str:
-    assert result.code == 1, result
+def _one_error_line(result: Result, code: int = 1) -> str:
+    assert result.code == code, result
     assert result.stdout == b""
     assert result.stderr.count("\n") == 1, result.stderr
     return result.stderr
@@ -203,7 +203,7 @@ def test_export_to_a_file(tmp_path: Path) -> None:
 
 def test_export_bad_format_is_one_line() -> None:
     _save("x", ident="x1")
-    error = _one_error_line(run(["history", "export", "x1", "--format", "pdf"]))
+    error = _one_error_line(run(["history", "export", "x1", "--format", "pdf"]), code=2)
     assert "pdf" in error and "markdown" in error
 
 
@@ -302,5 +302,5 @@ def test_import_broken_files_are_one_line(tmp_path: Path) -> None:
     assert str(wrong) in _one_error_line(run(["history", "import", str(wrong)]))
     missing = _one_error_line(run(["history", "import", str(tmp_path / "nope.json")]))
     assert "no such conversation file" in missing
-    assert "gptoss" in _one_error_line(run(["history", "import", str(broken), "-f", "pdf"]))
+    assert "gptoss" in _one_error_line(run(["history", "import", str(broken), "-f", "pdf"]), code=2)
     assert run(["history", "list"]).out == ""

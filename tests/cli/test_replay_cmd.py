@@ -308,10 +308,10 @@ def test_no_user_messages_and_bad_efforts_are_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"messages": [SYSTEM]}), encoding="utf-8")
     result = run(["replay", str(empty), "--dry-run"])
-    assert (result.code, result.stderr) == (1, f"gptoss: error: {empty}: no user messages to replay\n")
+    assert (result.code, result.stderr) == (2, f"gptoss: error: {empty}: no user messages to replay\n")
     source = _conversation(tmp_path / "chat.json", ("q", "a"))
     bad = run(["replay", source, "--dry-run", "-r", "low,extreme"])
-    assert bad.code == 1 and bad.stderr.count("\n") == 1 and "'extreme'" in bad.stderr
+    assert bad.code == 2 and bad.stderr.count("\n") == 1 and "'extreme'" in bad.stderr
 
 
 def test_error_before_streaming_fails_the_run(scripted_server: ScriptedServer, tmp_path: Path) -> None:

@@ -156,3 +156,43 @@ def test_long_markdown_answer_shows_every_line_once(
     # nothing but the answer's lines carries a marker: no half-drawn copies left by the live view
     marked = [shown for shown in lines if re.search(r"\b(para|code|tall|item)-\d{3}\b", shown)]
     assert len(marked) == len(expected), [m for m in marked if not any(t in m for t in expected)][:5]
+
+
+def _wait_for(tmux: list[str], text: str) -> str:
+    deadline = time.monotonic() + 30
+    while text not in (screen := _capture(tmux)):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{text!r} never appeared on the screen:\n{screen}")
+        time.sleep(0.05)
+    return screen
+
+
+def test_ctrl_c_in_chat_leaves_one_copy_of_the_partial_answer(
+    tmux: list[str], scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    """A typed Ctrl-C is echoed by the tty as ``^C`` at the end of the live region; that used to
+    shift it, and clearing it left a copy of the partial answer above the printed one (issue 11)."""
+    from ..scripted_server import PingUntilGone
+
+    words = [f"word{i} " for i in range(120)]
+    pieces = ["<|channel|>final<|message|>", "- item one\n", "- item two\n", *words]
+    steps = llamacpp_stream(pieces, done=False)[:-1]
+    scripted_server.script("/v1/completions", Reply.sse([*steps, PingUntilGone(limit=30)]))
+    command = [sys.executable, "-m", "gptoss_cli", "chat", "--base-url", scripted_server.url]
+    command += ["--kind", "llamacpp", "-n"]
+    _wait_for_prompt(tmux)
+    subprocess.run(
+        [*tmux, "send-keys", "-t", "t", "-l", f"clear; {shlex.join(command)}"], check=True, timeout=20
+    )
+    subprocess.run([*tmux, "send-keys", "-t", "t", "Enter"], check=True, timeout=20)
+    _wait_for(tmux, "›")
+    subprocess.run([*tmux, "send-keys", "-t", "t", "-l", "hello"], check=True, timeout=20)
+    subprocess.run([*tmux, "send-keys", "-t", "t", "Enter"], check=True, timeout=20)
+    _wait_for(tmux, "item one")
+    time.sleep(0.5)  # every token has arrived; the stream now only pings
+    subprocess.run([*tmux, "send-keys", "-t", "t", "C-c"], check=True, timeout=20)
+    screen = _wait_for(tmux, "(stopped;")
+    subprocess.run([*tmux, "send-keys", "-t", "t", "C-d"], check=True, timeout=20)
+    assert screen.count("item one") == 1, screen
+    assert screen.count("word119") == 1, screen
+    assert "^C" not in screen

@@ -1,0 +1,45 @@
+"""Ctrl-C while gptoss is already stopping: held back, never a second crash.
+
+The first Ctrl-C stops a turn (``KeyboardInterrupt``); what arrived is then shown and saved. A
+second Ctrl-C during that clean-up used to escape every handler and kill the process by SIGINT
+(exit status -2, no saved conversation). :func:`held` runs the clean-up with SIGINT deferred;
+:func:`ignore_from_now` is for a process that is on its way out anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+__all__ = ["held", "ignore_from_now"]
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def held() -> Iterator[list[int]]:
+    """SIGINT is recorded, not raised, while the block runs; the list yielded holds the signals seen."""
+    seen: list[int] = []
+    if not _main_thread():
+        yield seen
+        return
+
+    def record(signum: int, frame: FrameType | None) -> None:
+        seen.append(signum)
+
+    previous = signal.signal(signal.SIGINT, record)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def ignore_from_now() -> None:
+    """Ignore SIGINT for the rest of the process (it is exiting: let it finish cleanly)."""
+    if _main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
