@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import GptossError
+from ..signals import Terminated
 
 _ORDER = ("ask", "chat", "replay", "show", "diff", "history", "config", "doctor", "render", "parse")
 
@@ -115,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         return 130
+    except Terminated as exc:  # SIGTERM, SIGHUP: the command saved what it had (see signals.py)
+        sys.stderr.write("\n")
+        return exc.exit_code
     except GptossError as exc:
         if _state["debug"]:
             raise

@@ -79,6 +79,7 @@ def ask(
     """Ask one question; the final answer goes to stdout, nothing else."""
     from ..agent import Run
     from ..errors import GptossError, UsageError
+    from ..signals import Terminated, terminate_gracefully
     from ..tools.calls import Approver
     from ..ui.approval import line_asker
     from ..ui.stream import StreamView, ViewOptions
@@ -120,22 +121,23 @@ def ask(
             color=settings.display.color != "never",
         )
     )
-    try:
-        for event in turn:
-            if not quiet:
-                view.handle(event)
-    except (KeyboardInterrupt, GptossError):
-        # keep what arrived: show it, save it, then report
-        turn.close()
-        view.close()
-        if quiet and turn.result is not None and turn.result.final_text:
-            sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
+    with terminate_gracefully():  # SIGTERM/SIGHUP keep the partial turn, as Ctrl-C does
+        try:
+            for event in turn:
+                if not quiet:
+                    view.handle(event)
+        except (KeyboardInterrupt, Terminated, GptossError):
+            # keep what arrived: show it, save it, then report
+            turn.close()
+            view.close()
+            if quiet and turn.result is not None and turn.result.final_text:
+                sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
+            persistence.autosave(session)
+            raise
+        finally:
+            if registry is not None:
+                registry.close()
         persistence.autosave(session)
-        raise
-    finally:
-        if registry is not None:
-            registry.close()
-    persistence.autosave(session)
     result = turn.result
     assert result is not None
     parsed: Any = None

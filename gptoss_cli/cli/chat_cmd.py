@@ -94,8 +94,11 @@ def chat(
         approver=Approver(assume_yes=True) if yes else None,
         max_steps=max_steps,
     )
+    from ..signals import terminate_gracefully
+
     try:
-        repl.run()
+        with terminate_gracefully():
+            repl.run()
     finally:
         if repl.tools is not None:
             repl.tools.close()

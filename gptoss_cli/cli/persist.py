@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..config.resolve import Settings
+from ..errors import StoreError
 from ..harmony import Conversation, Message, Role
 from ..harmony.history import INCOMPLETE
 from ..session import Session, TurnResult
@@ -56,16 +59,41 @@ def mark_incomplete(record: Record) -> list[Message]:
     return messages
 
 
-class StorePersistence:
-    """Keeps one record per session and saves it after every turn (unless history is off)."""
+def _version(record: Record) -> tuple[dt.datetime, int, int]:
+    """What a conversation looked like when read: a save by anyone else changes it."""
+    return (record.meta.updated, len(record.meta.turns), len(record.conversation.messages))
 
-    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
+
+class StorePersistence:
+    """Keeps one record per session and saves it after every turn (unless history is off).
+
+    Nothing is lost: each save re-reads the stored conversation under the store's lock, and if
+    someone else saved it since this session read it (another ``ask --cid`` or ``-c`` running at
+    the same time, another chat), this session's conversation is saved as a new conversation, a
+    *branch* recording where it came from, and ``notify`` says so (on stderr by default)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.enabled = settings.history.save
         self.store = store or Store()
+        self.notify = notify or _to_stderr
         self.record: Record | None = None
+        self.seen: tuple[dt.datetime, int, int] | None = None  # the stored record as last read or saved
         self.earlier_turns: tuple[Turn, ...] = ()  # turns of a loaded conversation
         self.earlier_calls: list[Any] = []
+
+    def new_conversation(self) -> None:
+        """The next save starts a new conversation (``/new``): the current one stays as it is."""
+        self.record = None
+        self.seen = None
+        self.earlier_turns = ()
+        self.earlier_calls = []
 
     def _record(self, session: Session) -> Record:
         messages = session.messages()
@@ -88,8 +116,35 @@ class StorePersistence:
     def autosave(self, session: Session) -> Path | None:
         if not self.enabled or not session.results:
             return None
-        self.record = self.store.save(self._record(session))
+        record = self._record(session)
+        with self.store.locked():
+            if record.path is not None and self.seen is not None and self._moved_on(record.path):
+                record = self._branch(record)
+            self.record = self.store.save(record)
+            self.seen = _version(self.record)
         return self.record.path
+
+    def _moved_on(self, path: Path) -> bool:
+        """Whether the stored conversation changed since this session read or saved it."""
+        try:
+            current = read_record(path)
+        except StoreError:
+            return path.exists()  # deleted meanwhile: saving it again loses nothing; damaged: keep it
+        return _version(current) != self.seen
+
+    def _branch(self, record: Record) -> Record:
+        """``record`` as a new conversation that says which one it branched from, and where."""
+        shared = self.seen[2] if self.seen is not None else 0
+        origin = record.id
+        fresh = new_record(at=record.meta.created)
+        extra = {**record.meta.extra, "branch_of": {"id": origin, "messages": shared}}
+        meta = replace(record.meta, id=fresh.id, extra=extra)
+        branch = replace(record, meta=meta, path=None)
+        self.notify(
+            f"gptoss: conversation {origin} changed since it was read (another gptoss saved to it); "
+            f"this turn is saved as a branch: {fresh.id}"
+        )
+        return branch
 
     def save_as(self, session: Session, path: str) -> Path:
         record = self._record(session)
@@ -103,8 +158,6 @@ class StorePersistence:
     def load_last(self) -> list[Message]:
         record = self.store.last()
         if record is None:
-            from ..errors import StoreError
-
             raise StoreError(
                 "no saved conversation to continue", hint="start one with gptoss ask or gptoss chat"
             )
@@ -112,10 +165,16 @@ class StorePersistence:
 
     def _adopt(self, record: Record) -> list[Message]:
         self.record = record
+        self.seen = _version(record)
         self.earlier_turns = record.meta.turns
         calls = record.meta.extra.get("tool_calls")
         self.earlier_calls = list(calls) if isinstance(calls, list) else []
         return mark_incomplete(record)
+
+
+def _to_stderr(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def history_of(messages: list[Message]) -> list[Message]:

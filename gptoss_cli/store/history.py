@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,15 @@ from ..paths import app_dirs, atomic_write_text
 from .files import read_record, write_record
 from .record import Record, new_id, now
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks (one gptoss at a time there)
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ["Store", "Summary"]
 
 INDEX_NAME = "index.json"
+LOCK_NAME = ".lock"
 _INDEX_VERSION = 1
 
 
@@ -97,6 +104,35 @@ class Store:
         self._problems: list[StoreError] = []
 
     # ------------------------------------------------------------------------------------ writing
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store's write lock (an advisory ``flock`` on ``root/.lock``) for a
+        read-check-write, so two processes continuing one conversation never overwrite each
+        other's turn. On entry, temporary files left by an interrupted write (a writer killed
+        between creating its temp file and renaming it) are removed: no writer holds one while
+        we hold the lock."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = open(self.root / LOCK_NAME, "a+b")  # noqa: SIM115 - closed in finally
+        except OSError as exc:
+            raise StoreError(f"cannot lock: {exc.strerror or exc}", path=str(self.root)) from exc
+        try:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            self._sweep_temporary_files()
+            yield
+        finally:
+            handle.close()  # releases the lock
+
+    def _sweep_temporary_files(self) -> None:
+        for year in _subdirs(self.root):
+            for month in _subdirs(year):
+                with contextlib.suppress(OSError), os.scandir(month) as it:
+                    for item in it:
+                        if item.name.startswith(".") and item.name.endswith(".tmp"):
+                            with contextlib.suppress(OSError):
+                                os.unlink(item.path)
 
     def path_for(self, record: Record) -> Path:
         """Where a record without a path is saved: ``root/YYYY/MM/<id>.json``."""

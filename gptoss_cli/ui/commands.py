@@ -30,6 +30,8 @@ class Persistence(Protocol):
 
     def load(self, path: str) -> list[Message]: ...
 
+    def new_conversation(self) -> None: ...
+
 
 EXIT = object()
 
@@ -143,6 +145,8 @@ def _load(repl: Repl, args: list[str], rest: str) -> None:
 def _new(repl: Repl, args: list[str], rest: str) -> None:
     repl.session.history = []
     repl.session.results = []
+    repl.session.tool_log = []
+    repl.persistence.new_conversation()  # the next save starts a new one; the last one stays saved
     repl.new_conversation()
     repl.say("new conversation")
 

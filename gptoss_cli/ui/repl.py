@@ -23,6 +23,7 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from ..agent import Run
 from ..errors import GptossError
 from ..session import Session, Turn
+from ..signals import Terminated
 from ..tools.calls import Approver
 from ..tools.registry import Registry
 from . import commands
@@ -191,6 +192,11 @@ class Repl:
             turn.close()
             view.close()
             self.say(f"gptoss: error: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
+        except Terminated:  # SIGTERM, SIGHUP: keep what arrived as Ctrl-C does, then leave
+            turn.close()
+            view.close()
+            self.persistence.autosave(self.session)
+            raise
         try:
             self.persistence.autosave(self.session)
         except GptossError as exc:
