@@ -256,10 +256,7 @@ class RunReport:
 
 
 def _generated(result: TurnResult) -> int:
-    usage = result.usage
-    if usage is not None and usage.completion_tokens is not None:
-        return usage.completion_tokens
-    return result.analysis_tokens + result.final_tokens
+    return result.usage.generated
 
 
 ToolSetup = Callable[["RunSpec"], tuple[Registry | None, Approver]]

@@ -38,6 +38,8 @@ from .harmony.history import INCOMPLETE, for_prompt, is_incomplete, neutralize
 from .harmony.render import Piece
 from .harmony.types import DEFAULT_IDENTITY, DEFAULT_KNOWLEDGE_CUTOFF
 from .servers import ServerProfile
+from .store.turn import Outcome, TokenUsage, ToolCall, TurnTimings, classify
+from .store.turn import Turn as StoredTurn
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,29 +106,24 @@ class RawText:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Timings:
-    """Seconds from the request: first byte, first final-channel text, end."""
-
-    first_token: float | None = None
-    first_final: float | None = None
-    total: float = 0.0
+Timings = TurnTimings  # the name the session's callers know
 
 
 @dataclass(frozen=True, slots=True)
 class TurnResult:
-    """How a turn ended and what it produced."""
+    """How a turn ended and what it produced: its messages and its typed record (outcome, usage,
+    timings, tool calls), the one shape the store, ``--json``, ``show``, ``diff`` and replay read."""
 
     messages: tuple[Message, ...]
-    outcome: str  # "final" | "tool_call" | "incomplete" | "no_answer"
+    outcome: Outcome
     finish_reason: str | None
-    usage: Usage | None
-    timings: Timings
-    analysis_tokens: int
-    final_tokens: int
+    usage: TokenUsage
+    timings: TurnTimings
     prompt_sha256: str
     interrupted: bool = False
     error: str | None = None
+    tool_calls_made: tuple[ToolCall, ...] = ()
+    """The tool call this turn ended with, once it was approved and run (set by the agent loop)."""
 
     @property
     def final_text(self) -> str:
@@ -139,6 +136,42 @@ class TurnResult:
     @property
     def tool_calls(self) -> tuple[Message, ...]:
         return tuple(m for m in self.messages if m.recipient is not None and m.author.role is Role.ASSISTANT)
+
+    def record(
+        self, span: tuple[int, int], *, model: str | None = None, reasoning_effort: str | None = None
+    ) -> StoredTurn:
+        """This turn's record, its messages at ``span`` of the conversation."""
+        calls = self.tool_calls_made or tuple(
+            ToolCall(m.recipient or "", m.text, decision="not run") for m in self.tool_calls[-1:]
+        )
+        return StoredTurn(
+            messages=span,
+            outcome=self.outcome,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+            timings=self.timings,
+            tool_calls=calls,
+            prompt_sha256=self.prompt_sha256 or None,
+            model=model,
+            reasoning_effort=reasoning_effort,
+            error=self.error,
+        )
+
+    @classmethod
+    def from_record(cls, messages: tuple[Message, ...], turn: StoredTurn | None) -> TurnResult:
+        """A saved turn as the session would have produced it (``show`` renders it live-like)."""
+        if turn is None:
+            return cls(messages, classify(messages), None, TokenUsage(), TurnTimings(), "")
+        return cls(
+            messages,
+            turn.outcome,
+            turn.finish_reason,
+            turn.usage,
+            turn.timings,
+            turn.prompt_sha256 or "",
+            error=turn.error,
+            tool_calls_made=turn.tool_calls,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,23 +294,19 @@ class Turn:
             messages[0] = replace(first, content=(TextContent(self._prefill.text + first.text),))
         if cut and messages:
             messages[-1] = replace(messages[-1], notes=(*messages[-1].notes, INCOMPLETE))
-        last = messages[-1] if messages else None
-        if last is not None and is_incomplete(last):
-            outcome = "incomplete"
-        elif last is not None and last.recipient is not None:
-            outcome = "tool_call"
-        elif any(m.channel == "final" for m in messages):
-            outcome = "final"
-        else:
-            outcome = "no_answer"
+        usage = progress.usage
         self.result = TurnResult(
             messages=tuple(messages),
-            outcome=outcome,
+            outcome=classify(messages),
             finish_reason=reason or ("interrupted" if interrupted else "error" if error else None),
-            usage=progress.usage,
+            usage=TokenUsage(
+                usage.prompt_tokens if usage else None,
+                usage.completion_tokens if usage else None,
+                usage.total_tokens if usage else None,
+                progress.analysis_tokens,
+                progress.final_tokens,
+            ),
             timings=Timings(progress.first_token, progress.first_final, time.perf_counter() - progress.start),
-            analysis_tokens=progress.analysis_tokens,
-            final_tokens=progress.final_tokens,
             prompt_sha256=hashlib.sha256(pieces_to_text(self._pieces).encode()).hexdigest(),
             interrupted=interrupted,
             error=error,
@@ -364,6 +393,13 @@ class Session:
         self.undo_answer()
         if self.history and self.history[-1].author.role is Role.USER:
             self.history.pop()
+
+    def ran_tool_call(self, result: TurnResult, call: ToolCall) -> None:
+        """The tool call ``result`` ended with was approved (or not) and run: keep that on its record."""
+        for i in range(len(self.results) - 1, -1, -1):
+            if self.results[i] is result:
+                self.results[i] = replace(result, tool_calls_made=(call,))
+                return
 
     def record(self, result: TurnResult, *, replaces_prefill: bool = False) -> None:
         if replaces_prefill and self.history and is_incomplete(self.history[-1]):

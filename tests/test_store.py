@@ -28,7 +28,9 @@ from gptoss_cli.store import (
     Metadata,
     Record,
     Store,
+    TokenUsage,
     Turn,
+    TurnTimings,
     export,
     from_chat_messages,
     new_record,
@@ -119,12 +121,18 @@ def tool_record(**overrides: Any) -> Record:
         at=T0,
     )
     turns = (
-        Turn((3, 5), "stop", usage={"prompt_tokens": 120}, prompt_sha256=prompt_sha256("p1"), started=T0),
+        Turn(
+            (3, 5),
+            finish_reason="stop",
+            usage=TokenUsage(prompt_tokens=120),
+            prompt_sha256=prompt_sha256("p1"),
+            started=T0,
+        ),
         Turn(
             (6, 8),
-            "stop",
-            usage={"completion_tokens": 9},
-            timings={"ttft": 0.12},
+            finish_reason="stop",
+            usage=TokenUsage(completion_tokens=9),
+            timings=TurnTimings(first_token=0.12),
             prompt_sha256=prompt_sha256("p2"),
         ),
     )
@@ -638,7 +646,9 @@ def test_markdown_marks_cut_off_answers_and_fences_safely() -> None:
     conv = Conversation.from_messages(
         [user("code?"), assistant("```py\nprint(1)\n```"), call("f", "a ``` b")]
     )
-    record = new_record(conv, title="Cut", at=T0).add_turn(conv, Turn((1, 2), "length", incomplete=True))
+    record = new_record(conv, title="Cut", at=T0).add_turn(
+        conv, Turn((1, 2), "incomplete", finish_reason="length")
+    )
     text = to_markdown(record, tools=True)
     assert "```py\nprint(1)\n```\n\n*[incomplete: length]*" in text
     assert "````\na ``` b\n````" in text

@@ -192,27 +192,14 @@ def _this_request(history: list[Any]) -> list[Any]:
 
 
 def _result_json(session: Any, result: Any) -> dict[str, Any]:
-    usage = result.usage
+    """The turn's record (outcome, finish reason, usage, timings, tool calls: the shape the store
+    keeps) with the answer's text and every message this request produced."""
+    turns = [r.record((0, 0)).to_dict() for r in session.results]
+    data = {key: value for key, value in turns[-1].items() if key not in ("messages", "tool_calls")}
     return {
         "final": result.final_text,
         "reasoning": result.reasoning_text,
-        "tool_calls": list(session.tool_log)
-        or [{"recipient": m.recipient, "arguments": m.text} for m in result.tool_calls],
+        **data,
+        "tool_calls": [call for turn in turns for call in turn.get("tool_calls", ())],
         "messages": [m.to_dict() for m in _this_request(session.history)],
-        "usage": None
-        if usage is None
-        else {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-        },
-        "timings": {
-            "first_token": result.timings.first_token,
-            "first_final_token": result.timings.first_final,
-            "total": result.timings.total,
-        },
-        "finish_reason": result.finish_reason,
-        "outcome": result.outcome,
-        "analysis_tokens": result.analysis_tokens,
-        "final_tokens": result.final_tokens,
     }

@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from ..config.resolve import Settings
 from ..errors import StoreError
@@ -18,22 +17,8 @@ from ..store import Record, Store, Turn, new_record, read_record, write_record
 
 
 def _turn(result: TurnResult, span: tuple[int, int], session: Session) -> Turn:
-    usage: dict[str, int] = {"analysis_tokens": result.analysis_tokens, "final_tokens": result.final_tokens}
-    if result.usage is not None:
-        usage.update(
-            prompt_tokens=result.usage.prompt_tokens or 0,
-            completion_tokens=result.usage.completion_tokens or 0,
-        )
-    t = result.timings
-    return Turn(
-        messages=span,
-        finish_reason=result.finish_reason,
-        incomplete=result.outcome == "incomplete",
-        usage=usage,
-        timings={"ttft": t.first_token, "ttft_final": t.first_final, "total": round(t.total, 4)},
-        prompt_sha256=result.prompt_sha256,
-        model=session.target.model,
-        reasoning_effort=session.settings.reasoning.value.lower(),
+    return result.record(
+        span, model=session.target.model, reasoning_effort=session.settings.reasoning.value.lower()
     )
 
 
@@ -86,14 +71,12 @@ class StorePersistence:
         self.record: Record | None = None
         self.seen: tuple[dt.datetime, int, int] | None = None  # the stored record as last read or saved
         self.earlier_turns: tuple[Turn, ...] = ()  # turns of a loaded conversation
-        self.earlier_calls: list[Any] = []
 
     def new_conversation(self) -> None:
         """The next save starts a new conversation (``/new``): the current one stays as it is."""
         self.record = None
         self.seen = None
         self.earlier_turns = ()
-        self.earlier_calls = []
 
     def _record(self, session: Session) -> Record:
         messages = session.messages()
@@ -107,10 +90,7 @@ class StorePersistence:
             reasoning_effort=session.settings.reasoning.value.lower(),
             options=dict(session.target.call_options),
         )
-        extra = dict(record.meta.extra)
-        if session.tool_log:
-            extra["tool_calls"] = [*self.earlier_calls, *session.tool_log]
-        meta = replace(record.meta, turns=(*self.earlier_turns, *turns), extra=extra)
+        meta = replace(record.meta, turns=(*self.earlier_turns, *turns))
         return replace(record, conversation=Conversation.from_messages(messages), meta=meta)
 
     def autosave(self, session: Session) -> Path | None:
@@ -167,8 +147,6 @@ class StorePersistence:
         self.record = record
         self.seen = _version(record)
         self.earlier_turns = record.meta.turns
-        calls = record.meta.extra.get("tool_calls")
-        self.earlier_calls = list(calls) if isinstance(calls, list) else []
         return mark_incomplete(record)
 
 

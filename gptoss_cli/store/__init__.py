@@ -1,5 +1,6 @@
 """Conversation files and the history (standard library and the Harmony values only).
 
+- :mod:`.turn`: one completion request's record (:class:`Turn`: outcome, usage, timings, tool calls).
 - :mod:`.record`: a saved conversation as values (:class:`Record` = Harmony conversation +
   :class:`Metadata` with one :class:`Turn` per completion request).
 - :mod:`.files`: reading (gptoss, plain openai-harmony, chat-completions JSON) and atomic writing.
@@ -25,7 +26,6 @@ from .record import (
     FORMAT_VERSION,
     Metadata,
     Record,
-    Turn,
     is_id,
     new_id,
     new_record,
@@ -34,16 +34,22 @@ from .record import (
     redact_options,
     safe_url,
 )
+from .turn import Outcome, TokenUsage, ToolCall, Turn, TurnTimings, classify
 
 __all__ = [
     "FORMAT_VERSION",
     "ExportFormat",
     "FileFormat",
     "Metadata",
+    "Outcome",
     "Record",
     "Store",
     "Summary",
+    "TokenUsage",
+    "ToolCall",
     "Turn",
+    "TurnTimings",
+    "classify",
     "dumps",
     "export",
     "from_chat_messages",

@@ -189,8 +189,8 @@ def _prompt(repl: Repl, args: list[str], rest: str) -> None:
 @command("tokens", "/tokens", "count the tokens of the next prompt")
 def _tokens(repl: Repl, args: list[str], rest: str) -> None:
     count = len(pieces_to_tokens(repl.session.prompt_pieces()))
-    last = repl.session.results[-1].usage if repl.session.results else None
-    extra = f"; last answer {last.completion_tokens} tokens" if last and last.completion_tokens else ""
+    last = repl.session.results[-1].usage.generated if repl.session.results else 0
+    extra = f"; last answer {last} tokens" if last else ""
     repl.say(f"next prompt: {count} tokens{extra}")
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from gptoss_cli.harmony import Conversation, Message, Role
-from gptoss_cli.store import Record, Store, Turn, new_record, read_record
+from gptoss_cli.store import Record, Store, TokenUsage, Turn, TurnTimings, new_record, read_record
 
 from .runner import Result, run
 
@@ -42,10 +42,10 @@ def _save(
     record = new_record(_conversation(question, answer), model=model, kind="llamacpp", at=at)
     turn = Turn(
         messages=(1, 3),
+        outcome="incomplete" if incomplete else "final",
         finish_reason="length" if incomplete else "stop",
-        incomplete=incomplete,
-        usage={"prompt_tokens": 74, "analysis_tokens": 4, "final_tokens": 3},
-        timings={"total": 1.5},
+        usage=TokenUsage(prompt_tokens=74, analysis_tokens=4, final_tokens=3),
+        timings=TurnTimings(total=1.5),
     )
     record = replace(record, meta=replace(record.meta, turns=(turn,), **({"id": ident} if ident else {})))
     return Store(clock=lambda: at).save(record)
