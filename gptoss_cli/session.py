@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .client import CompletionRequest, Finish, TextDelta, Timeouts, Usage, stream_completion
-from .errors import GptossError
+from .errors import GptossError, UsageError
 from .harmony import (
     ContentDelta,
     DeveloperContent,
@@ -224,7 +224,7 @@ class Turn:
         target = self._session.target
         prompt: str | list[int]
         if target.profile.token_id_prompts:
-            prompt = pieces_to_tokens(self._pieces)
+            prompt = self._session.encode(self._pieces)
         else:
             prompt = pieces_to_text(neutralize(p) if isinstance(p, str) else p for p in self._pieces)
         return target.profile.request(
@@ -344,6 +344,18 @@ class _Progress:
         return events
 
 
+def first_exchanges(history: Sequence[Message], count: int) -> list[Message]:
+    """The history up to (not including) its ``count + 1``-th user message: the first ``count``
+    exchanges, their answers and tool rounds included (``/branch N``, ``ask --at N``)."""
+    users = [i for i, m in enumerate(history) if m.author.role is Role.USER]
+    if count > len(users):
+        raise UsageError(f"the conversation has {len(users)} exchanges, not {count}")
+    return list(history[: users[count]] if count < len(users) else history)
+
+
+_CACHED_PIECE = 32  # characters: shorter pieces (headers, roles) are cheaper to encode than to look up
+
+
 class Session:
     """A conversation with one server: history plus settings; ``turn()`` streams the next answer."""
 
@@ -354,6 +366,37 @@ class Session:
         self.results: list[TurnResult] = []
         self.tool_log: list[dict[str, Any]] = []  # every tool call, its approval decision and result
         self.raw_events = False  # yield RawText (the server's text as sent) for --raw
+        self.token_cache: dict[str, list[int]] = {}
+        """Token ids of long text pieces (message contents) already encoded, or stored with a saved
+        conversation: a continued conversation is not tokenized again at every turn."""
+
+    def encode(self, pieces: Sequence[Piece]) -> list[int]:
+        """The prompt's token ids (as :func:`pieces_to_tokens`), long pieces through the cache."""
+        cache = self.token_cache
+        out: list[int] = []
+        for piece in pieces:
+            if isinstance(piece, int):
+                out.append(piece)
+            elif len(piece) < _CACHED_PIECE:
+                out.extend(pieces_to_tokens((piece,)))
+            else:
+                ids = cache.get(piece)
+                if ids is None:
+                    ids = cache[piece] = pieces_to_tokens((piece,))
+                out.extend(ids)
+        return out
+
+    def token_ids(self, message: Message) -> list[int] | None:
+        """The token ids of a message's one text part (what the store keeps with it), or None."""
+        if len(message.content) != 1 or not isinstance(message.content[0], TextContent):
+            return None
+        text = message.content[0].text
+        ids = self.token_cache.get(text)
+        if ids is None:
+            ids = pieces_to_tokens((text,))
+            if len(text) >= _CACHED_PIECE:
+                self.token_cache[text] = ids
+        return ids
 
     def prompt_pieces(self, *, prefill: Message | None = None) -> list[Piece]:
         return build_prompt(self.settings.prefix(), self.history, prefill=prefill)
@@ -381,6 +424,12 @@ class Session:
         """Drop the last answer and ask again."""
         self.undo_answer()
         return Turn(self, self.prompt_pieces(), None)
+
+    def branch(self, count: int) -> None:
+        """Go back to after the first ``count`` exchanges (the store keeps the rest as it was)."""
+        self.history = first_exchanges(self.history, count)
+        kept = {id(m) for m in self.history}
+        self.results = [r for r in self.results if all(id(m) in kept for m in r.messages)]
 
     def undo_answer(self) -> None:
         while self.history and self.history[-1].author.role is not Role.USER:

@@ -69,6 +69,15 @@ def ask(
     max_steps: MaxStepsOpt = 10,
     schema: SchemaOpt = None,
     cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
+    at: Annotated[
+        int | None,
+        typer.Option(
+            "--at",
+            min=0,
+            metavar="N",
+            help="With --cid or -c: continue after its first N exchanges (saved as a branch).",
+        ),
+    ] = None,
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -100,10 +109,16 @@ def ask(
     tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
     session, settings, registry = open_session(flags, split_options(option or []), tool_flags)
     persistence = persistence_for(settings)
+    if at is not None and cid is None and not cont:
+        raise UsageError("--at needs the conversation to fork", hint="give --cid ID or -c")
     if cid is not None or cont:
+        from ..session import first_exchanges
         from .persist import history_of
 
         session.history = history_of(persistence.load(cid) if cid is not None else persistence.load_last())
+        session.token_cache.update(persistence.loaded_tokens)
+        if at is not None:
+            session.history = first_exchanges(session.history, at)
     if response_format is not None:
         from dataclasses import replace
 

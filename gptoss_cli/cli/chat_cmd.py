@@ -80,6 +80,7 @@ def chat(
     persistence = persistence_for(settings)
     if file is not None:
         session.history = history_of(persistence.load(file))
+        session.token_cache.update(persistence.loaded_tokens)
     repl = Repl(
         session,
         ViewOptions(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from ..errors import StoreError
 from ..harmony import Conversation, Message, Role
 from ..harmony.history import INCOMPLETE
 from ..session import Session, TurnResult
-from ..store import Record, Store, Turn, new_record, read_record, write_record
+from ..store import Record, Store, TokenIds, Turn, new_record, read_record, write_record
 
 
 def _turn(result: TurnResult, span: tuple[int, int], session: Session) -> Turn:
@@ -44,18 +44,16 @@ def mark_incomplete(record: Record) -> list[Message]:
     return messages
 
 
-def _version(record: Record) -> tuple[dt.datetime, int, int]:
-    """What a conversation looked like when read: a save by anyone else changes it."""
-    return (record.meta.updated, len(record.meta.turns), len(record.conversation.messages))
-
-
 class StorePersistence:
     """Keeps one record per session and saves it after every turn (unless history is off).
 
-    Nothing is lost: each save re-reads the stored conversation under the store's lock, and if
-    someone else saved it since this session read it (another ``ask --cid`` or ``-c`` running at
-    the same time, another chat), this session's conversation is saved as a new conversation, a
-    *branch* recording where it came from, and ``notify`` says so (on stderr by default)."""
+    Nothing is lost. Each save runs in one store transaction that first checks the stored
+    version: if someone else saved this conversation since this session read it (another
+    ``ask --cid`` or ``-c`` running at the same time, another chat), this session's conversation
+    is saved as a new conversation, a *branch* recording where it came from, and ``notify`` says
+    so (on stderr by default). A session that rewrote its own history (``/retry``, ``/undo``,
+    ``/branch N``, ``ask --at N``) is saved as a branch too, so the earlier answers stay as its
+    siblings. A conversation continued from a file (``chat FILE``) is saved back to that file."""
 
     def __init__(
         self,
@@ -69,8 +67,9 @@ class StorePersistence:
         self.store = store or Store()
         self.notify = notify or _to_stderr
         self.record: Record | None = None
-        self.seen: tuple[dt.datetime, int, int] | None = None  # the stored record as last read or saved
+        self.seen: tuple[str, int, int] | None = None  # the stored version as last read or saved
         self.earlier_turns: tuple[Turn, ...] = ()  # turns of a loaded conversation
+        self.loaded_tokens: dict[str, list[int]] = {}  # stored token ids of a loaded conversation
 
     def new_conversation(self) -> None:
         """The next save starts a new conversation (``/new``): the current one stays as it is."""
@@ -81,7 +80,12 @@ class StorePersistence:
     def _record(self, session: Session) -> Record:
         messages = session.messages()
         spans = _spans(messages, session.results)
-        turns = tuple(_turn(r, span, session) for r, span in zip(session.results, spans, strict=True))
+        turns = [
+            _turn(r, span, session)
+            for r, span in zip(session.results, spans, strict=True)
+            if span[0] < span[1] or not r.messages
+        ]
+        earlier = [t for t in self.earlier_turns if t.messages[1] <= len(messages)]
         record = self.record or new_record(
             base_url=session.target.base_url,
             kind=session.target.profile.kind,
@@ -90,41 +94,60 @@ class StorePersistence:
             reasoning_effort=session.settings.reasoning.value.lower(),
             options=dict(session.target.call_options),
         )
-        meta = replace(record.meta, turns=(*self.earlier_turns, *turns))
+        meta = replace(record.meta, turns=(*earlier, *turns))
         return replace(record, conversation=Conversation.from_messages(messages), meta=meta)
 
-    def autosave(self, session: Session) -> Path | None:
+    def autosave(self, session: Session) -> str | None:
+        """Save after a turn; returns the id (or file) it was saved as, None when history is off."""
         if not self.enabled or not session.results:
             return None
         record = self._record(session)
+        if record.path is not None:  # continued from a file: that file is the conversation
+            record = replace(record, meta=replace(record.meta, updated=self.store.clock()))
+            self.record = write_record(record)
+            return str(record.path)
+        tokens = _token_ids(session)
         with self.store.locked():
-            if record.path is not None and self.seen is not None and self._moved_on(record.path):
-                record = self._branch(record)
-            self.record = self.store.save(record)
-            self.seen = _version(self.record)
-        return self.record.path
+            if self.seen is None:
+                saved = self.store.create(record, tokens=tokens)
+            else:
+                fork = self._fork_point(record)
+                if fork is not None:
+                    record = self._branch(record, fork)
+                    saved = self.store.create(record, tokens=tokens)
+                else:
+                    saved = self.store.save(record, tokens=tokens)
+            self.seen = self.store.version(saved.id)
+        self.record = saved
+        return saved.id
 
-    def _moved_on(self, path: Path) -> bool:
-        """Whether the stored conversation changed since this session read or saved it."""
-        try:
-            current = read_record(path)
-        except StoreError:
-            return path.exists()  # deleted meanwhile: saving it again loses nothing; damaged: keep it
-        return _version(current) != self.seen
+    def _fork_point(self, record: Record) -> tuple[int, bool] | None:
+        """Where ``record`` must branch from the stored conversation, and whether because someone
+        else saved it meanwhile; None when it simply continues it."""
+        assert self.record is not None and self.seen is not None
+        if self.store.version(record.id) not in (self.seen, None):
+            return self.seen[2], True
+        before = _history_positions(self.record.conversation.messages)
+        after = _history_positions(record.conversation.messages)
+        for (i, old), (_, new) in zip(before, after, strict=False):
+            if old is not new and replace(old, notes=()) != replace(new, notes=()):
+                return i, False
+        if len(after) < len(before):
+            return before[len(after)][0], False
+        return None
 
-    def _branch(self, record: Record) -> Record:
+    def _branch(self, record: Record, fork: tuple[int, bool]) -> Record:
         """``record`` as a new conversation that says which one it branched from, and where."""
-        shared = self.seen[2] if self.seen is not None else 0
+        at, moved_on = fork
         origin = record.id
-        fresh = new_record(at=record.meta.created)
-        extra = {**record.meta.extra, "branch_of": {"id": origin, "messages": shared}}
-        meta = replace(record.meta, id=fresh.id, extra=extra)
-        branch = replace(record, meta=meta, path=None)
-        self.notify(
-            f"gptoss: conversation {origin} changed since it was read (another gptoss saved to it); "
-            f"this turn is saved as a branch: {fresh.id}"
-        )
-        return branch
+        extra = {**record.meta.extra, "branch_of": {"id": origin, "messages": at}}
+        meta = replace(record.meta, id=new_record().id, extra=extra)
+        if moved_on:
+            self.notify(
+                f"gptoss: conversation {origin} changed since it was read (another gptoss saved to it); "
+                f"this turn is saved as a branch: {meta.id}"
+            )
+        return replace(record, meta=meta, path=None)
 
     def save_as(self, session: Session, path: str) -> Path:
         record = self._record(session)
@@ -133,7 +156,10 @@ class StorePersistence:
 
     def load(self, ref: str) -> list[Message]:
         path = Path(ref).expanduser()
-        return self._adopt(read_record(path) if path.is_file() else self.store.load(ref))
+        if path.is_file():
+            return self._adopt(read_record(path))
+        record = self.store.load(ref)
+        return self._adopt(record)
 
     def load_last(self) -> list[Message]:
         record = self.store.last()
@@ -145,9 +171,27 @@ class StorePersistence:
 
     def _adopt(self, record: Record) -> list[Message]:
         self.record = record
-        self.seen = _version(record)
         self.earlier_turns = record.meta.turns
+        if record.path is None:
+            self.seen = self.store.version(record.id)
+            self.loaded_tokens = self.store.token_ids(record.id)
+        else:
+            self.seen = None
         return mark_incomplete(record)
+
+
+def _history_positions(messages: Sequence[Message]) -> list[tuple[int, Message]]:
+    """The conversation's messages after its system and developer messages, with their positions
+    (those two are rebuilt from the settings at every turn, so they are not compared)."""
+    return [(i, m) for i, m in enumerate(messages) if m.author.role not in (Role.SYSTEM, Role.DEVELOPER)]
+
+
+def _token_ids(session: Session) -> TokenIds | None:
+    """Each message's token ids, from the session's cache (tokenizing what it lacks), when the
+    server takes token ids; None otherwise (nothing needs them, and the tokenizer stays unloaded)."""
+    if not session.target.profile.token_id_prompts:
+        return None
+    return session.token_ids
 
 
 def _to_stderr(text: str) -> None:

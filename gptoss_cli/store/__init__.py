@@ -6,8 +6,9 @@
 - :mod:`.files`: reading (gptoss, plain openai-harmony, chat-completions JSON) and atomic writing.
 - :mod:`.chat`: chat-completions message lists to and from Harmony messages.
 - :mod:`.markdown`: Markdown export.
-- :mod:`.history`: :class:`Store`, the conversations under the data dir: save, list, search,
-  resolve ids and prefixes, last, remove.
+- :mod:`.db`: :class:`Store`, the history in SQLite (WAL, FTS5): save (appending), list, search,
+  resolve ids and prefixes, last, remove, branches, and the one-time import of the previous
+  version's JSON files (:mod:`.legacy`).
 
 No API key is ever written: the server URL is stored without credentials and secret-looking
 options are redacted (see :func:`.record.safe_url`, :func:`.record.redact_options`).
@@ -19,8 +20,8 @@ import json
 from typing import Literal
 
 from .chat import from_chat_messages, looks_like_chat, to_chat_messages
+from .db import Store, Summary, TokenIds, searchable_text
 from .files import FileFormat, dumps, parse_record, read_record, write_record
-from .history import Store, Summary, searchable_text
 from .markdown import to_markdown
 from .record import (
     FORMAT_VERSION,
@@ -45,6 +46,7 @@ __all__ = [
     "Record",
     "Store",
     "Summary",
+    "TokenIds",
     "TokenUsage",
     "ToolCall",
     "Turn",

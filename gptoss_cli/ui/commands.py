@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class Persistence(Protocol):
     """Where conversations are saved and loaded from."""
 
-    def autosave(self, session: Session) -> Path | None: ...
+    def autosave(self, session: Session) -> str | Path | None: ...
 
     def save_as(self, session: Session, path: str) -> Path: ...
 
@@ -135,6 +135,7 @@ def _load(repl: Repl, args: list[str], rest: str) -> None:
     from ..harmony import Role
 
     messages = repl.persistence.load(rest)
+    repl.session.token_cache.update(getattr(repl.persistence, "loaded_tokens", {}))
     repl.session.history = [m for m in messages if m.author.role not in (Role.SYSTEM, Role.DEVELOPER)]
     repl.session.results = []
     repl.new_conversation()
@@ -151,7 +152,15 @@ def _new(repl: Repl, args: list[str], rest: str) -> None:
     repl.say("new conversation")
 
 
-@command("retry", "/retry", "regenerate the last answer")
+@command("branch", "/branch N", "go back to after exchange N and go on from there (the rest stays saved)")
+def _branch(repl: Repl, args: list[str], rest: str) -> None:
+    if len(args) != 1 or not args[0].isdigit():
+        raise UsageError("/branch needs N, the number of exchanges to keep", hint="/branch 2")
+    repl.session.branch(int(args[0]))
+    repl.say(f"back to after exchange {args[0]}; the next answer starts a branch")
+
+
+@command("retry", "/retry", "regenerate the last answer (the earlier one stays saved)")
 def _retry(repl: Repl, args: list[str], rest: str) -> Turn:
     if not any(m.author.role.value == "user" for m in repl.session.history):
         raise UsageError("nothing to retry yet")

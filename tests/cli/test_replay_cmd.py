@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from gptoss_cli.session import ChatSettings, Session, SessionEvent, Target
 from gptoss_cli.store import read_record
 
 from ..scripted_server import DONE, Reply, ScriptedServer, data_error, event, json_error, llamacpp_stream
-from .runner import run
+from .runner import run, saved
 
 SYSTEM = {
     "role": "system",
@@ -68,9 +67,7 @@ def _prompts(server: ScriptedServer) -> list[str]:
 
 
 def _saved() -> list[dict[str, Any]]:
-    root = Path(os.environ["GPTOSS_HOME"])
-    files = [p for p in root.rglob("*.json") if "conversations" in p.parts and p.name != "index.json"]
-    return [json.loads(p.read_text(encoding="utf-8")) for p in files]
+    return saved()
 
 
 def _system_effort(data: dict[str, Any]) -> str:
