@@ -211,9 +211,7 @@ def test_files_are_private(home: Path) -> None:
         {"options": {"top_p": float("nan")}},  # not valid JSON either
     ],
 )
-def test_a_failed_serialisation_leaves_the_stored_conversation_whole(
-    home: Path, bad: dict[str, Any]
-) -> None:
+def test_a_failed_serialisation_leaves_the_stored_conversation_whole(home: Path, bad: dict[str, Any]) -> None:
     store = Store()
     saved = store.save(tool_record())
     broken = Record(saved.conversation, Metadata(**{**saved.meta.__dict__, **bad}))

@@ -141,7 +141,8 @@ class StorePersistence:
         at, moved_on = fork
         origin = record.id
         extra = {**record.meta.extra, "branch_of": {"id": origin, "messages": at}}
-        meta = replace(record.meta, id=new_record().id, extra=extra)
+        fresh = new_record()  # a new id, created now
+        meta = replace(record.meta, id=fresh.id, created=fresh.meta.created, extra=extra)
         if moved_on:
             self.notify(
                 f"gptoss: conversation {origin} changed since it was read (another gptoss saved to it); "

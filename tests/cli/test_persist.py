@@ -124,3 +124,29 @@ def test_an_interrupted_write_leaves_no_trace(scripted_server: ScriptedServer, h
     assert len(record.meta.turns) == 2 and _texts(record)[-1] == "Second answer."
     leftovers = [p.name for p in home.iterdir() if p.name.endswith((".tmp", "-journal"))]
     assert leftovers == []
+
+
+def test_ask_at_n_forks_and_history_show_draws_the_tree(scripted_server: ScriptedServer) -> None:
+    server = ["--base-url", scripted_server.url, "--kind", "llamacpp"]
+    cid = _start(scripted_server)
+    scripted_server.script("/v1/completions", _answer("Second answer."), _answer("Other first."))
+    assert run(["ask", "second question", "--cid", cid, *server]).code == 0
+    fork = run(["ask", "another first question", "--cid", cid, "--at", "0", *server])
+    assert fork.code == 0 and "branch" not in fork.stderr  # asked for: no warning
+    prompt = scripted_server.requests[-1].json()["prompt"]
+    from gptoss_cli.harmony import get_tokenizer
+
+    assert "first question" not in get_tokenizer().decode(prompt).replace("another first question", "")
+    records = {r.id: r for r in _all()}
+    (branch,) = [r for r in records.values() if r.id != cid]
+    assert _texts(branch) == ["another first question", "Other first."]
+    assert _texts(records[cid]) == ["first question", "First answer.", "second question", "Second answer."]
+    assert branch.meta.extra["branch_of"]["id"] == cid
+    shown = run(["history", "show", branch.id]).out
+    tree = shown.split("\n\n", 1)[0].splitlines()
+    assert tree[1] == "branches:"
+    assert tree[2].startswith(f"  {cid}  2 turns  first question")
+    assert tree[3].startswith(f"  └─ at message 1: {branch.id}  1 turn  another first question")
+    assert tree[3].endswith("← this one")
+    error = run(["ask", "x", "--at", "1", *server])
+    assert error.code == 1 and "--at needs the conversation to fork" in error.stderr

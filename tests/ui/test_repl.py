@@ -276,3 +276,39 @@ def test_sigterm_mid_answer_in_the_chat_keeps_the_partial_turn(chat: tuple[Scrip
     assert _saved() == [["tell me", "Half"]]
     record = Store().load(Store().summaries()[0].id)
     assert record.meta.turns[0].incomplete is True
+
+
+def test_retry_keeps_the_earlier_answer_as_a_sibling(chat: tuple[ScriptedServer, Session]) -> None:
+    server, session = chat
+    server.script("/v1/completions", _answer("first"), _answer("second"), _answer("third"))
+    persistence, notes = _store_persistence()
+    _run(session, "hello\r/retry\rmore\r\x04", persistence)
+    store = Store()
+    original, branch = sorted(store.summaries(), key=lambda s: s.created)
+    assert _saved_texts(original.id) == ["hello", "first"]
+    assert _saved_texts(branch.id) == ["hello", "second", "more", "third"]
+    # system, "hello" and the identical reasoning ("hidden") are shared; the answers differ
+    assert branch.parent == original.id and branch.parent_at == 3
+    assert notes == []  # our own rewrite, not a concurrent one: nothing to warn about
+
+
+def test_branch_n_goes_back_and_keeps_the_rest(chat: tuple[ScriptedServer, Session]) -> None:
+    server, session = chat
+    server.script("/v1/completions", _answer("A1"), _answer("A2"), _answer("B2"))
+    persistence, _ = _store_persistence()
+    _, err = _run(session, "q1\rq2\r/branch 1\rother q2\r\x04", persistence)
+    assert "back to after exchange 1" in err
+    from gptoss_cli.harmony import get_tokenizer
+
+    assert "q2" not in get_tokenizer().decode(server.requests[-1].json()["prompt"]).replace("other q2", "")
+    original, branch = sorted(Store().summaries(), key=lambda s: s.created)
+    assert _saved_texts(original.id) == ["q1", "A1", "q2", "A2"]
+    assert _saved_texts(branch.id) == ["q1", "A1", "other q2", "B2"]
+    assert branch.parent == original.id
+    _, err = _run(session, "/branch 7\r\x04", persistence)
+    assert "has 2 exchanges, not 7" in err
+
+
+def _saved_texts(ident: str) -> list[str]:
+    record = Store().load(ident)
+    return [m.text for m in record.conversation.messages if m.role is Role.USER or m.channel == "final"]
