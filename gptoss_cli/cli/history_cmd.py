@@ -69,11 +69,16 @@ def history_list(
 
     One line each: id, date, model, turns, title.
     """
-    from ..store import Store
+    from ..paths import data_dir
+    from ..store.listing import quick_summaries
 
-    store = Store()
-    found = store.summaries(limit=limit or None, query=search)
-    _warn_problems(store)
+    found = quick_summaries(data_dir(), limit=limit or None, query=search)
+    if found is None:  # no history yet, or the previous version's to import first
+        from ..store import Store
+
+        store = Store()
+        found = store.summaries(limit=limit or None, query=search)
+        _warn_problems(store)
     if as_json:
         _out(json.dumps([s.to_dict() for s in found], ensure_ascii=False, indent=2) + "\n")
         return

@@ -27,7 +27,7 @@ import sqlite3
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,11 @@ from ..harmony.types import Conversation, Message, Role, TextContent
 from ..paths import app_dirs
 from .files import read_record
 from .legacy import legacy_files
+from .listing import DB_NAME, Summary, list_summaries
 from .record import Metadata, Record, new_id, now
 
 __all__ = ["DB_NAME", "Store", "Summary", "TokenIds", "searchable_text"]
 
-DB_NAME = "history.db"
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -81,41 +81,6 @@ CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 TokenIds = Callable[[Message], Sequence[int] | None]
 """A message's token ids if the caller knows them (or can compute them cheaply), else None."""
-
-
-@dataclass(frozen=True)
-class Summary:
-    """One line of ``history list``."""
-
-    id: str
-    title: str
-    """The title, else the first line of the first user message."""
-    model: str | None
-    profile: str | None
-    created: dt.datetime
-    updated: dt.datetime
-    turns: int
-    """User messages: the exchanges a person would count (a tool loop is one)."""
-    messages: int
-    parent: str | None = None
-    """The conversation this one branched from, if it is a branch."""
-    parent_at: int | None = None
-    """How many of the parent's messages it shares."""
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "title": self.title,
-            "model": self.model,
-            "profile": self.profile,
-            "created": self.created.isoformat(timespec="milliseconds"),
-            "updated": self.updated.isoformat(timespec="milliseconds"),
-            "turns": self.turns,
-            "messages": self.messages,
-        }
-        if self.parent is not None:
-            out["branch_of"] = {"id": self.parent, "messages": self.parent_at}
-        return out
 
 
 def _searchable(message: Message) -> bool:
@@ -181,7 +146,7 @@ class Store:
                     path=str(self.path),
                     hint="upgrade gptoss",
                 )
-            if version < _SCHEMA_VERSION:
+            if version < _SCHEMA_VERSION:  # (listing.py reads these tables too)
                 db.executescript(_SCHEMA)
                 db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         except sqlite3.Error as exc:
@@ -425,43 +390,10 @@ class Store:
     def summaries(self, *, limit: int | None = None, query: str | None = None) -> list[Summary]:
         """Conversations, most recently updated first (``history list``); ``query`` keeps those whose
         user or final-answer text contains it, in any case (``history list -q``)."""
-        sql = (
-            "SELECT id, title, model, profile, created, updated, user_turns, message_count, parent, parent_at"
-            " FROM conversations"
-        )
-        args: list[Any] = []
-        if query:
-            if len(query) >= 3:  # the trigram index answers substrings of three characters or more
-                where = "SELECT conversation FROM search WHERE search MATCH ?"
-                args.append('"' + query.replace('"', '""') + '"')
-            else:
-                where = "SELECT conversation FROM search WHERE text LIKE ? ESCAPE '\\'"
-                escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                args.append(f"%{escaped}%")
-            sql += f" WHERE id IN ({where})"
-        sql += " ORDER BY updated_at DESC, created DESC, id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
         try:
-            rows = self._connect().execute(sql, args).fetchall()
+            return list_summaries(self._connect(), limit=limit, query=query)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history: {exc}", path=str(self.path)) from exc
-        return [
-            Summary(
-                id=r[0],
-                title=r[1],
-                model=r[2],
-                profile=r[3],
-                created=dt.datetime.fromisoformat(r[4]),
-                updated=dt.datetime.fromisoformat(r[5]),
-                turns=r[6],
-                messages=r[7],
-                parent=r[8],
-                parent_at=r[9],
-            )
-            for r in rows
-        ]
 
     def search(self, text: str, *, limit: int | None = None) -> list[Summary]:
         """Conversations whose user or final-answer text contains ``text`` (any case)."""

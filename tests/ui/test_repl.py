@@ -69,8 +69,10 @@ def chat(scripted_server: ScriptedServer) -> Iterator[tuple[ScriptedServer, Sess
     yield scripted_server, Session(target, ChatSettings(date="2026-01-01"))
 
 
-def _run(session: Session, keys: str, persistence: Persistence | None = None) -> tuple[str, str]:
-    out, err = io.StringIO(), io.StringIO()
+def _run(
+    session: Session, keys: str, persistence: Persistence | None = None, out: io.StringIO | None = None
+) -> tuple[str, str]:
+    out, err = out or io.StringIO(), io.StringIO()
     with create_pipe_input() as inp:
         inp.send_text(keys)
         repl = Repl(
@@ -265,14 +267,18 @@ def test_sigterm_mid_answer_in_the_chat_keeps_the_partial_turn(chat: tuple[Scrip
     steps = llamacpp_stream(["<|channel|>final<|message|>", "Half"], done=False)[:-1]
     server.script("/v1/completions", Reply.sse([*steps, PingUntilGone(limit=5)]))
     persistence, _ = _store_persistence()
-    main = threading.get_ident()
-    timer = threading.Timer(1.0, lambda: signal.pthread_kill(main, signal.SIGTERM))
-    timer.start()
-    try:
-        with pytest.raises(Terminated), terminate_gracefully():
-            _run(session, "tell me\r\x04", persistence)
-    finally:
-        timer.cancel()
+
+    class Terminal(io.StringIO):
+        """The terminal closes (SIGHUP's twin, SIGTERM) once the partial answer is on screen."""
+
+        def write(self, text: str) -> int:
+            written = super().write(text)
+            if "Half" in self.getvalue():
+                signal.raise_signal(signal.SIGTERM)
+            return written
+
+    with pytest.raises(Terminated), terminate_gracefully():
+        _run(session, "tell me\r\x04", persistence, out=Terminal())
     assert _saved() == [["tell me", "Half"]]
     record = Store().load(Store().summaries()[0].id)
     assert record.meta.turns[0].incomplete is True
