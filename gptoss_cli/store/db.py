@@ -37,7 +37,7 @@ from ..paths import app_dirs
 from .files import read_record
 from .legacy import legacy_files
 from .listing import DB_NAME, Summary, list_summaries
-from .record import Metadata, Record, new_id, now
+from .record import Metadata, Record, new_id, now, turn_dict
 
 __all__ = ["DB_NAME", "Store", "Summary", "TokenIds", "searchable_text"]
 
@@ -222,13 +222,15 @@ class Store:
             "SELECT message_count, turn_count FROM conversations WHERE id = ?", (ident,)
         ).fetchone()
         kept_messages, kept_turns = (0, 0) if row is None else row
-        datas = [json.dumps(m.to_dict(notes=False), ensure_ascii=False, allow_nan=False) for m in messages]
+        datas = _Encoded(lambda i: messages[i].to_dict(notes=False), len(messages))
         if kept_messages and (
             kept_messages > len(messages) or not self._same(db, "messages", ident, kept_messages, datas)
         ):
             kept_messages = 0
-        meta = record.meta.to_dict()  # secrets redacted (options, the turns' extra), URL made safe
-        turn_datas = [json.dumps(t, ensure_ascii=False, allow_nan=False) for t in meta.pop("turns")]
+        # secrets redacted (options, each turn's extra) and the URL made safe, as in the file
+        meta = replace(record.meta, turns=()).to_dict()
+        del meta["turns"]
+        turn_datas = _Encoded(lambda i: turn_dict(turns[i]), len(turns))
         if kept_turns and (
             kept_turns > len(turns) or not self._same(db, "turns", ident, kept_turns, turn_datas)
         ):
@@ -281,7 +283,7 @@ class Store:
         )
 
     @staticmethod
-    def _same(db: sqlite3.Connection, table: str, ident: str, count: int, datas: list[str]) -> bool:
+    def _same(db: sqlite3.Connection, table: str, ident: str, count: int, datas: _Encoded) -> bool:
         """Whether the stored rows are a prefix of ``datas`` (checked on the last stored row)."""
         row = db.execute(
             f"SELECT data FROM {table} WHERE conversation = ? AND position = ?", (ident, count - 1)
@@ -432,6 +434,22 @@ class Store:
                 (json.dumps({"from": str(folder), "conversations": count, "problems": len(self._problems)}),),
             )
         return count
+
+
+class _Encoded:
+    """Rows' JSON, encoded when first asked for: a save encodes only what it writes (and the one
+    stored row it compares), not the whole conversation."""
+
+    def __init__(self, make: Callable[[int], Any], count: int) -> None:
+        self._make = make
+        self._done: dict[int, str] = {}
+        self.count = count
+
+    def __getitem__(self, index: int) -> str:
+        text = self._done.get(index)
+        if text is None:
+            text = self._done[index] = json.dumps(self._make(index), ensure_ascii=False, allow_nan=False)
+        return text
 
 
 def _is_path(ref: str) -> bool:

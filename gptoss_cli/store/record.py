@@ -145,7 +145,7 @@ class Metadata:
             },
             "reasoning_effort": self.reasoning_effort,
             "options": redact_options(self.options),
-            "turns": [_turn_dict(t) for t in self.turns],
+            "turns": [turn_dict(t) for t in self.turns],
         }
         for key, value in self.extra.items():
             out.setdefault(key, value)
@@ -250,7 +250,8 @@ def new_record(
     return Record(conversation or Conversation(), meta)
 
 
-def _turn_dict(turn: Turn) -> dict[str, Any]:
+def turn_dict(turn: Turn) -> dict[str, Any]:
+    """A turn as stored: its dict with secret-looking ``extra`` values redacted."""
     out = turn.to_dict()
     if "extra" in out:
         out["extra"] = redact_options(out["extra"])
