@@ -187,7 +187,7 @@ def dry_run_prompts(spec: RunSpec) -> Iterator[str]:
     history = [m for m in spec.source.messages if m.role not in (Role.SYSTEM, Role.DEVELOPER)]
     for i, message in enumerate(history):
         if message.role is Role.USER:
-            yield pieces_to_text(build_prompt(prefix, history[: i + 1]))
+            yield pieces_to_text(build_prompt(prefix, history[: i + 1], form=spec.settings.harmony))
 
 
 # --------------------------------------------------------------------------------------------- runs

@@ -24,6 +24,7 @@ from .common import (
     ProfileOpt,
     PythonToolOpt,
     ReasoningOpt,
+    RoleOpt,
     SchemaOpt,
     ShowReasoningOpt,
     StatsOpt,
@@ -47,6 +48,7 @@ _CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 def ask(
     prompt: Annotated[str | None, typer.Argument(help="The question (joined after piped stdin).")] = None,
     system: SystemOpt = None,
+    role: RoleOpt = None,
     reasoning: ReasoningOpt = None,
     option: OptionOpt = None,
     no_stream: Annotated[
@@ -78,6 +80,10 @@ def ask(
             help="With --cid or -c: continue after its first N exchanges (saved as a branch).",
         ),
     ] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Option("-f", "--file", help="Attach a file, URL or - (stdin) to the question (repeatable)."),
+    ] = None,
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -93,8 +99,13 @@ def ask(
     from ..ui.approval import line_asker
     from ..ui.stream import StreamView, ViewOptions
 
+    attach_stdin = "-" in (files or ())
     piped = read_stdin_if_piped()
-    text = "\n".join(p for p in (piped, prompt) if p)
+    text = "\n".join(p for p in (None if attach_stdin else piped, prompt) if p)
+    if files:
+        from ..tools.attachments import compose, read_attachment
+
+        text = compose(text, [read_attachment(f, stdin_text=piped or "") for f in files])
     if not text.strip():
         raise UsageError("nothing to ask", hint='give a PROMPT or pipe text in: gptoss ask "why?" < log.txt')
     flags: dict[str, Any] = {
@@ -104,6 +115,7 @@ def ask(
         "show_reasoning": show_reasoning or None,
         "stats": stats or None,
         "save_history": False if no_log else None,
+        "role": role,
     }
     response_format = load_schema(schema) if schema is not None else None  # before any server is asked
     tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
@@ -191,10 +203,7 @@ def _exit_for(result: Any) -> None:
         names = ", ".join(m.recipient for m in result.tool_calls)
         raise GptossError(f"the model called a tool ({names}) and no tools are enabled")
     if result.outcome == "incomplete":
-        raise GptossError(
-            f"the answer was cut off ({result.finish_reason})",
-            hint="raise max_tokens with -o max_tokens N" if result.finish_reason == "length" else None,
-        )
+        raise GptossError(f"the answer was cut off by {result.cut_off_cause}", hint=result.cut_off_hint)
     raise GptossError("the model gave no final answer", hint="try --show-reasoning to see what it did")
 
 
@@ -217,4 +226,5 @@ def _result_json(session: Any, result: Any) -> dict[str, Any]:
         **data,
         "tool_calls": [call for turn in turns for call in turn.get("tool_calls", ())],
         "messages": [m.to_dict() for m in _this_request(session.history)],
+        "limit": result.limit.to_dict() if result.limit is not None else None,
     }
