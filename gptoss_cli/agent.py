@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .session import Notice, Session, SessionEvent, Turn, TurnResult
+from .store.turn import ToolCall
 from .tools.calls import Approver, CallRecord, execute
 from .tools.registry import Registry
 
@@ -72,6 +73,10 @@ class Run:
             message, record = execute(call, self.tools, self.approver)
             self.session.history.append(message)
             self.session.tool_log.append(record.to_dict())
+            self.session.ran_tool_call(
+                result,
+                ToolCall(record.recipient, record.arguments, record.decision, record.output, record.error),
+            )
             self.records.append(record)
             yield ToolResultEvent(record)
             turn = Turn(self.session, self.session.prompt_pieces(), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,7 +37,7 @@ from .session import (
 )
 from .store import Record, Store, is_id, read_record
 from .tools.calls import Approver
-from .tools.recorded import recorded_registry
+from .tools.recorded import RecordedApprover, recorded_registry
 from .tools.registry import Registry
 
 __all__ = [
@@ -179,16 +179,15 @@ def _free_name(folder: Path, stem: str, taken: set[Path]) -> Path:
     return path
 
 
-def dry_run_prompts(spec: RunSpec) -> list[str]:
-    """The Harmony text of each user turn's prompt under the run's settings. The history before
-    each user turn is the file's own (the answers as recorded: the new ones are not known yet)."""
+def dry_run_prompts(spec: RunSpec) -> Iterator[str]:
+    """The Harmony text of each user turn's prompt under the run's settings, one at a time (a long
+    conversation's prompts are never all in memory). The history before each user turn is the
+    file's own (the answers as recorded: the new ones are not known yet)."""
     prefix = spec.settings.prefix()
     history = [m for m in spec.source.messages if m.role not in (Role.SYSTEM, Role.DEVELOPER)]
-    prompts = []
     for i, message in enumerate(history):
         if message.role is Role.USER:
-            prompts.append(pieces_to_text(build_prompt(prefix, history[: i + 1], form=spec.settings.harmony)))
-    return prompts
+            yield pieces_to_text(build_prompt(prefix, history[: i + 1], form=spec.settings.harmony))
 
 
 # --------------------------------------------------------------------------------------------- runs
@@ -256,10 +255,7 @@ class RunReport:
 
 
 def _generated(result: TurnResult) -> int:
-    usage = result.usage
-    if usage is not None and usage.completion_tokens is not None:
-        return usage.completion_tokens
-    return result.analysis_tokens + result.final_tokens
+    return result.usage.generated
 
 
 ToolSetup = Callable[["RunSpec"], tuple[Registry | None, Approver]]
@@ -274,8 +270,21 @@ class _Loop:
 
 
 def recorded_tools(spec: RunSpec) -> tuple[Registry | None, Approver]:
-    """Answer tool calls with the results the source conversation recorded (offline)."""
-    return recorded_registry(spec.source.messages), Approver(assume_yes=True)
+    """Answer tool calls with the results the source conversation recorded for the same tool and
+    arguments (offline); any other call is refused."""
+    return recorded_registry(spec.source.messages), RecordedApprover()
+
+
+def recorded_or_live(live: Callable[[RunSpec], tuple[Registry | None, Approver]]) -> ToolSetup:
+    """Recorded results where the conversation has them; other calls run live (``live`` builds
+    each run's live tools and their approver)."""
+
+    def setup(spec: RunSpec) -> tuple[Registry | None, Approver]:
+        tools, approver = live(spec)
+        registry = recorded_registry(spec.source.messages, tools)
+        return registry, RecordedApprover(unmatched="live", live=approver)
+
+    return setup
 
 
 def run_one(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .client import CompletionRequest, Finish, TextDelta, Timeouts, Usage, stream_completion
-from .errors import GptossError
+from .errors import GptossError, UsageError
 from .harmony import (
     DEFAULT_FORM,
     ContentDelta,
@@ -42,6 +42,8 @@ from .harmony.render import Piece
 from .harmony.types import DEFAULT_IDENTITY, DEFAULT_KNOWLEDGE_CUTOFF
 from .limits import GenerationLimit, choose_limit, option_limit
 from .servers import ServerProfile
+from .store.turn import Outcome, TokenUsage, ToolCall, TurnTimings, classify
+from .store.turn import Turn as StoredTurn
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,29 +138,24 @@ class RawText:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Timings:
-    """Seconds from the request: first byte, first final-channel text, end."""
-
-    first_token: float | None = None
-    first_final: float | None = None
-    total: float = 0.0
+Timings = TurnTimings  # the name the session's callers know
 
 
 @dataclass(frozen=True, slots=True)
 class TurnResult:
-    """How a turn ended and what it produced."""
+    """How a turn ended and what it produced: its messages and its typed record (outcome, usage,
+    timings, tool calls), the one shape the store, ``--json``, ``show``, ``diff`` and replay read."""
 
     messages: tuple[Message, ...]
-    outcome: str  # "final" | "tool_call" | "incomplete" | "no_answer"
+    outcome: Outcome
     finish_reason: str | None
-    usage: Usage | None
-    timings: Timings
-    analysis_tokens: int
-    final_tokens: int
+    usage: TokenUsage
+    timings: TurnTimings
     prompt_sha256: str
     interrupted: bool = False
     error: str | None = None
+    tool_calls_made: tuple[ToolCall, ...] = ()
+    """The tool call this turn ended with, once it was approved and run (set by the agent loop)."""
     limit: GenerationLimit | None = None
     """The generation limit the request carried."""
 
@@ -189,6 +186,54 @@ class TurnResult:
     @property
     def tool_calls(self) -> tuple[Message, ...]:
         return tuple(m for m in self.messages if m.recipient is not None and m.author.role is Role.ASSISTANT)
+
+    def record(
+        self, span: tuple[int, int], *, model: str | None = None, reasoning_effort: str | None = None
+    ) -> StoredTurn:
+        """This turn's record, its messages at ``span`` of the conversation."""
+        calls = self.tool_calls_made or tuple(
+            ToolCall(m.recipient or "", m.text, decision="not run") for m in self.tool_calls[-1:]
+        )
+        return StoredTurn(
+            messages=span,
+            outcome=self.outcome,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+            timings=self.timings,
+            tool_calls=calls,
+            prompt_sha256=self.prompt_sha256 or None,
+            model=model,
+            reasoning_effort=reasoning_effort,
+            error=self.error,
+            extra={"limit": self.limit.to_dict()} if self.limit is not None else {},
+        )
+
+    @classmethod
+    def from_record(cls, messages: tuple[Message, ...], turn: StoredTurn | None) -> TurnResult:
+        """A saved turn as the session would have produced it (``show`` renders it live-like)."""
+        if turn is None:
+            return cls(messages, classify(messages), None, TokenUsage(), TurnTimings(), "")
+        return cls(
+            messages,
+            turn.outcome,
+            turn.finish_reason,
+            turn.usage,
+            turn.timings,
+            turn.prompt_sha256 or "",
+            error=turn.error,
+            tool_calls_made=turn.tool_calls,
+            limit=_saved_limit(turn.extra.get("limit")),
+        )
+
+
+def _saved_limit(value: Any) -> GenerationLimit | None:
+    """The generation limit a saved turn records (turns from before it was recorded have none)."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return GenerationLimit.from_dict(value)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,12 +288,12 @@ class Turn:
         prompt: str | list[int]
         prompt_tokens: int | None = None
         if target.profile.token_id_prompts:
-            prompt = pieces_to_tokens(self._pieces)
+            prompt = self._session.encode(self._pieces)
             prompt_tokens = len(prompt)
         else:
             prompt = pieces_to_text(neutralize(p) if isinstance(p, str) else p for p in self._pieces)
             if target.needs_prompt_tokens():
-                prompt_tokens = len(pieces_to_tokens(self._pieces))
+                prompt_tokens = len(self._session.encode(self._pieces))
         self.limit = target.limit_for(prompt_tokens)
         return target.profile.request(
             target.base_url,
@@ -319,23 +364,19 @@ class Turn:
             messages[0] = replace(first, content=(TextContent(self._prefill.text + first.text),))
         if cut and messages:
             messages[-1] = replace(messages[-1], notes=(*messages[-1].notes, INCOMPLETE))
-        last = messages[-1] if messages else None
-        if last is not None and is_incomplete(last):
-            outcome = "incomplete"
-        elif last is not None and last.recipient is not None:
-            outcome = "tool_call"
-        elif any(m.channel == "final" for m in messages):
-            outcome = "final"
-        else:
-            outcome = "no_answer"
+        usage = progress.usage
         self.result = TurnResult(
             messages=tuple(messages),
-            outcome=outcome,
+            outcome=classify(messages),
             finish_reason=reason or ("interrupted" if interrupted else "error" if error else None),
-            usage=progress.usage,
+            usage=TokenUsage(
+                usage.prompt_tokens if usage else None,
+                usage.completion_tokens if usage else None,
+                usage.total_tokens if usage else None,
+                progress.analysis_tokens,
+                progress.final_tokens,
+            ),
             timings=Timings(progress.first_token, progress.first_final, time.perf_counter() - progress.start),
-            analysis_tokens=progress.analysis_tokens,
-            final_tokens=progress.final_tokens,
             prompt_sha256=hashlib.sha256(pieces_to_text(self._pieces).encode()).hexdigest(),
             interrupted=interrupted,
             error=error,
@@ -367,6 +408,18 @@ class _Progress:
         return events
 
 
+def first_exchanges(history: Sequence[Message], count: int) -> list[Message]:
+    """The history up to (not including) its ``count + 1``-th user message: the first ``count``
+    exchanges, their answers and tool rounds included (``/branch N``, ``ask --at N``)."""
+    users = [i for i, m in enumerate(history) if m.author.role is Role.USER]
+    if count > len(users):
+        raise UsageError(f"the conversation has {len(users)} exchanges, not {count}")
+    return list(history[: users[count]] if count < len(users) else history)
+
+
+_CACHED_PIECE = 32  # characters: shorter pieces (headers, roles) are cheaper to encode than to look up
+
+
 class Session:
     """A conversation with one server: history plus settings; ``turn()`` streams the next answer."""
 
@@ -377,6 +430,37 @@ class Session:
         self.results: list[TurnResult] = []
         self.tool_log: list[dict[str, Any]] = []  # every tool call, its approval decision and result
         self.raw_events = False  # yield RawText (the server's text as sent) for --raw
+        self.token_cache: dict[str, list[int]] = {}
+        """Token ids of long text pieces (message contents) already encoded, or stored with a saved
+        conversation: a continued conversation is not tokenized again at every turn."""
+
+    def encode(self, pieces: Sequence[Piece]) -> list[int]:
+        """The prompt's token ids (as :func:`pieces_to_tokens`), long pieces through the cache."""
+        cache = self.token_cache
+        out: list[int] = []
+        for piece in pieces:
+            if isinstance(piece, int):
+                out.append(piece)
+            elif len(piece) < _CACHED_PIECE:
+                out.extend(pieces_to_tokens((piece,)))
+            else:
+                ids = cache.get(piece)
+                if ids is None:
+                    ids = cache[piece] = pieces_to_tokens((piece,))
+                out.extend(ids)
+        return out
+
+    def token_ids(self, message: Message) -> list[int] | None:
+        """The token ids of a message's one text part (what the store keeps with it), or None."""
+        if len(message.content) != 1 or not isinstance(message.content[0], TextContent):
+            return None
+        text = message.content[0].text
+        ids = self.token_cache.get(text)
+        if ids is None:
+            ids = pieces_to_tokens((text,))
+            if len(text) >= _CACHED_PIECE:
+                self.token_cache[text] = ids
+        return ids
 
     def prompt_pieces(self, *, prefill: Message | None = None) -> list[Piece]:
         return build_prompt(self.settings.prefix(), self.history, prefill=prefill, form=self.settings.harmony)
@@ -405,6 +489,12 @@ class Session:
         self.undo_answer()
         return Turn(self, self.prompt_pieces(), None)
 
+    def branch(self, count: int) -> None:
+        """Go back to after the first ``count`` exchanges (the store keeps the rest as it was)."""
+        self.history = first_exchanges(self.history, count)
+        kept = {id(m) for m in self.history}
+        self.results = [r for r in self.results if all(id(m) in kept for m in r.messages)]
+
     def undo_answer(self) -> None:
         while self.history and self.history[-1].author.role is not Role.USER:
             self.history.pop()
@@ -416,6 +506,13 @@ class Session:
         self.undo_answer()
         if self.history and self.history[-1].author.role is Role.USER:
             self.history.pop()
+
+    def ran_tool_call(self, result: TurnResult, call: ToolCall) -> None:
+        """The tool call ``result`` ended with was approved (or not) and run: keep that on its record."""
+        for i in range(len(self.results) - 1, -1, -1):
+            if self.results[i] is result:
+                self.results[i] = replace(result, tool_calls_made=(call,))
+                return
 
     def record(self, result: TurnResult, *, replaces_prefill: bool = False) -> None:
         if replaces_prefill and self.history and is_incomplete(self.history[-1]):

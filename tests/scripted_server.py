@@ -46,7 +46,14 @@ class PingUntilGone:
     limit: float = 5.0
 
 
-Step = bytes | Pause | _Disconnect | PingUntilGone
+@dataclass(frozen=True)
+class Gate:
+    """Wait until every party of ``barrier`` has reached it (hold concurrent replies together)."""
+
+    barrier: threading.Barrier
+
+
+Step = bytes | Pause | _Disconnect | PingUntilGone | Gate
 
 
 @dataclass
@@ -209,6 +216,8 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                     time.sleep(step.seconds)
                 elif isinstance(step, _Disconnect):
                     return
+                elif isinstance(step, Gate):
+                    step.barrier.wait(timeout=60)
                 elif isinstance(step, PingUntilGone):
                     self._ping_until_gone(step)
                     return

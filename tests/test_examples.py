@@ -68,7 +68,7 @@ def test_cut_off_example() -> None:
     last = record.meta.turns[-1]
     assert last.incomplete and last.finish_reason == "length"
     assert last.messages[1] == len(record.conversation.messages)
-    assert record.meta.options["max_tokens"] == last.usage["completion_tokens"]
+    assert record.meta.options["max_tokens"] == last.usage.completion_tokens
     shown = run(["history", "show", str(path)])
     assert shown.code == 0 and "· final · incomplete ──" in shown.out and "length (cut off)" in shown.out
     assert "*[incomplete: length]*" in run(["history", "export", str(path)]).out

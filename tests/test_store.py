@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,9 @@ from gptoss_cli.store import (
     Metadata,
     Record,
     Store,
+    TokenUsage,
     Turn,
+    TurnTimings,
     export,
     from_chat_messages,
     new_record,
@@ -119,12 +120,18 @@ def tool_record(**overrides: Any) -> Record:
         at=T0,
     )
     turns = (
-        Turn((3, 5), "stop", usage={"prompt_tokens": 120}, prompt_sha256=prompt_sha256("p1"), started=T0),
+        Turn(
+            (3, 5),
+            finish_reason="stop",
+            usage=TokenUsage(prompt_tokens=120),
+            prompt_sha256=prompt_sha256("p1"),
+            started=T0,
+        ),
         Turn(
             (6, 8),
-            "stop",
-            usage={"completion_tokens": 9},
-            timings={"ttft": 0.12},
+            finish_reason="stop",
+            usage=TokenUsage(completion_tokens=9),
+            timings=TurnTimings(first_token=0.12),
             prompt_sha256=prompt_sha256("p2"),
         ),
     )
@@ -137,7 +144,7 @@ def tool_record(**overrides: Any) -> Record:
 def test_save_then_load_gives_the_same_record(home: Path) -> None:
     store = Store()
     saved = store.save(tool_record(), touch=False)
-    assert saved.path == home / "conversations" / "2025" / "08" / f"{saved.id}.json"
+    assert saved.path is None and store.path == home / "history.db"
     loaded = store.load(saved.id)
     assert loaded == saved
     assert loaded.conversation == TOOL_CHAT
@@ -146,8 +153,7 @@ def test_save_then_load_gives_the_same_record(home: Path) -> None:
 
 def test_saved_files_load_in_openai_harmony(home: Path) -> None:
     saved = Store().save(tool_record())
-    assert saved.path is not None
-    text = saved.path.read_text(encoding="utf-8")
+    text = store_module.dumps(Store().load(saved.id))
     theirs = openai_harmony.Conversation.from_json(text)
     assert json.loads(theirs.to_json()) == TOOL_CHAT.to_dict()
     assert theirs.messages[4].recipient == "functions.get_weather"
@@ -189,9 +195,10 @@ def test_unknown_metadata_keys_survive_a_save(home: Path) -> None:
 
 
 def test_files_are_private(home: Path) -> None:
-    saved = Store().save(tool_record())
-    assert saved.path is not None
-    assert stat.S_IMODE(saved.path.stat().st_mode) == 0o600
+    store = Store()
+    store.save(tool_record())
+    for path in home.glob("history.db*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 # ---------------------------------------------------------------------------------------- atomicity
@@ -204,36 +211,14 @@ def test_files_are_private(home: Path) -> None:
         {"options": {"top_p": float("nan")}},  # not valid JSON either
     ],
 )
-def test_a_failed_serialisation_leaves_the_old_file_whole(home: Path, bad: dict[str, Any]) -> None:
+def test_a_failed_serialisation_leaves_the_stored_conversation_whole(home: Path, bad: dict[str, Any]) -> None:
     store = Store()
     saved = store.save(tool_record())
-    assert saved.path is not None
-    before = saved.path.read_bytes()
-    broken = Record(saved.conversation, Metadata(**{**saved.meta.__dict__, **bad}), saved.path)
+    broken = Record(saved.conversation, Metadata(**{**saved.meta.__dict__, **bad}))
     with pytest.raises(StoreError) as info:
         store.save(broken)
-    assert info.value.path == str(saved.path)
     assert "cannot save conversation" in str(info.value)
-    assert saved.path.read_bytes() == before
-    assert sorted(p.name for p in saved.path.parent.iterdir()) == [saved.path.name]
-
-
-def test_a_crash_before_the_rename_leaves_the_old_file_whole(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = Store()
-    saved = store.save(tool_record())
-    assert saved.path is not None
-    before = saved.path.read_bytes()
-
-    def crash(*_args: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(StoreError, match="cannot write: No space left on device"):
-        store.save(saved.add_turn(saved.conversation, Turn((8, 8))))
-    assert saved.path.read_bytes() == before
-    assert sorted(p.name for p in saved.path.parent.iterdir()) == [saved.path.name]
+    assert store.load(saved.id) == saved
 
 
 # ------------------------------------------------------------------------------------ no secrets
@@ -250,9 +235,11 @@ def test_no_api_key_reaches_the_file(home: Path) -> None:
     record = Record(
         record.conversation, Metadata(**{**record.meta.__dict__, "base_url": f"http://u:{SECRET}@h"})
     )
-    saved = Store().save(record)
-    assert saved.path is not None
-    text = saved.path.read_text()
+    store = Store()
+    saved = store.save(record)
+    store.close()
+    assert SECRET.encode() not in b"".join(p.read_bytes() for p in home.glob("history.db*"))
+    text = store_module.dumps(Store().load(saved.id))
     assert SECRET not in text
     gptoss = json.loads(text)["gptoss"]
     assert gptoss["server"]["base_url"] == "http://h"
@@ -387,7 +374,6 @@ def test_list_newest_first_with_titles_and_turns(home: Path) -> None:
     assert [s.title for s in listed] == ["Second thoughts on Rust", "Bake bread?", "Tell me about Rust"]
     assert {(s.turns, s.messages, s.model, s.profile) for s in listed} == {(1, 3, "gpt-oss-20b", "local")}
     assert store.summaries(limit=1)[0].id == records[-1].id
-    assert listed[0].to_dict()["path"] == str(records[-1].path)
 
 
 def test_a_continued_conversation_moves_to_the_top(home: Path) -> None:
@@ -399,7 +385,7 @@ def test_a_continued_conversation_moves_to_the_top(home: Path) -> None:
     )
     last = store.last()
     assert last is not None and last.id == first.id
-    assert last.path == first.path  # saved in place, in the month it was created
+    assert len(last.conversation.messages) == 4
     assert store.summaries()[0].turns == 2
 
 
@@ -412,31 +398,33 @@ def test_search_is_case_insensitive_over_user_and_final_text_only(home: Path) ->
     assert [s.id for s in store.summaries(query="BREAD")] == [records[1].id]
 
 
-def test_resolve_by_id_prefix_and_path(home: Path) -> None:
+def test_resolve_by_id_prefix_and_path(home: Path, tmp_path: Path) -> None:
     store = Store(clock=Clock())
     a = store.save(new_record(Conversation.from_messages([user("a")])))
     b = store.save(new_record(Conversation.from_messages([user("b")])))
+    store.remove(a.id)
+    store.remove(b.id)
     a = store.save(Record(a.conversation, Metadata(**{**a.meta.__dict__, "id": "abc111"})))
     b = store.save(Record(b.conversation, Metadata(**{**b.meta.__dict__, "id": "abc222"})))
-    assert a.path is not None and b.path is not None
-    assert store.resolve("abc1") == a.path
-    assert store.resolve("ABC222") == b.path
-    assert store.resolve(str(a.path)) == a.path
+    assert store.find("abc1") == "abc111"
+    assert store.find("ABC222") == "abc222"
+    path = write_record(a, tmp_path / "a.json").path
+    assert store.load(str(path)).conversation == a.conversation  # a path is read, not looked up
     with pytest.raises(StoreError) as ambiguous:
-        store.resolve("abc")
+        store.find("abc")
     assert "ambiguous" in str(ambiguous.value) and "abc111" in str(ambiguous.value)
     with pytest.raises(StoreError, match="no conversation with id 'zzz'"):
-        store.resolve("zzz")
+        store.find("zzz")
     with pytest.raises(StoreError, match="no such conversation file"):
-        store.resolve("./nope.json")
+        store.load("./nope.json")
 
 
-def test_remove_deletes_the_file_and_tidies_folders(home: Path) -> None:
+def test_remove_deletes_every_row(home: Path) -> None:
     store = Store(clock=Clock())
     record = store.save(new_record(Conversation.from_messages([user("bye")]), at=T0))
-    assert store.remove(record.id[:6]) == record.path
+    assert store.remove(record.id[:6]) == record.id
     assert store.summaries() == []
-    assert sorted(p.name for p in store.root.iterdir()) == ["index.json"]
+    assert store.search("bye") == []
     with pytest.raises(StoreError):
         store.load(record.id)
 
@@ -444,43 +432,6 @@ def test_remove_deletes_the_file_and_tidies_folders(home: Path) -> None:
 def test_last_of_an_empty_history_is_none(home: Path) -> None:
     assert Store().last() is None
     assert Store().summaries() == []
-
-
-def test_the_index_is_used_and_kept_honest(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = Store(clock=Clock())
-    records = fill(store)
-    assert len(store.summaries()) == 3
-    assert (store.root / "index.json").is_file()
-
-    def refuse(path: Path, **_kw: object) -> Record:
-        raise AssertionError(f"read {path} although the index was current")
-
-    with monkeypatch.context() as patch:
-        patch.setattr("gptoss_cli.store.history.read_record", refuse)
-        assert len(store.summaries()) == 3  # nothing read: the index answered
-
-    # edited by hand: the new title shows
-    path = records[0].path
-    assert path is not None
-    data = json.loads(path.read_text())
-    data["gptoss"]["title"] = "Renamed by hand"
-    path.write_text(json.dumps(data))
-    assert "Renamed by hand" in [s.title for s in store.summaries()]
-    # deleted by hand: gone; index damaged: rebuilt
-    path.unlink()
-    (store.root / "index.json").write_text("{not json")
-    assert len(store.summaries()) == 2
-
-
-def test_a_broken_file_in_the_history_is_reported_not_fatal(home: Path) -> None:
-    store = Store(clock=Clock())
-    fill(store)
-    bad = store.root / "2025" / "08" / "bad.json"
-    bad.write_text('{"messages": [')
-    assert len(store.summaries()) == 3
-    problems = store.problems()
-    assert len(problems) == 1 and problems[0].path == str(bad)
-    assert "invalid JSON at line 1" in str(problems[0])
 
 
 # ------------------------------------------------------------------------------- chat completions
@@ -638,7 +589,9 @@ def test_markdown_marks_cut_off_answers_and_fences_safely() -> None:
     conv = Conversation.from_messages(
         [user("code?"), assistant("```py\nprint(1)\n```"), call("f", "a ``` b")]
     )
-    record = new_record(conv, title="Cut", at=T0).add_turn(conv, Turn((1, 2), "length", incomplete=True))
+    record = new_record(conv, title="Cut", at=T0).add_turn(
+        conv, Turn((1, 2), "incomplete", finish_reason="length")
+    )
     text = to_markdown(record, tools=True)
     assert "```py\nprint(1)\n```\n\n*[incomplete: length]*" in text
     assert "````\na ``` b\n````" in text

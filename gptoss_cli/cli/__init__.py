@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import GptossError, UsageError
+from ..signals import Terminated
 
 _ORDER = (
     "ask", "chat", "serve", "replay", "show", "diff", "history", "config", "doctor", "render", "parse",
@@ -151,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         ignore_from_now()  # on the way out: a second Ctrl-C must not turn exit 130 into a SIGINT death
         sys.stderr.write("\n")
         return EXIT_INTERRUPTED
+    except Terminated as exc:  # SIGTERM, SIGHUP: the command saved what it had (see signals.py)
+        sys.stderr.write("\n")
+        return exc.exit_code
     except GptossError as exc:
         if _state["debug"]:
             raise

@@ -71,6 +71,15 @@ def ask(
     max_steps: MaxStepsOpt = 10,
     schema: SchemaOpt = None,
     cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
+    at: Annotated[
+        int | None,
+        typer.Option(
+            "--at",
+            min=0,
+            metavar="N",
+            help="With --cid or -c: continue after its first N exchanges (saved as a branch).",
+        ),
+    ] = None,
     files: Annotated[
         list[str] | None,
         typer.Option("-f", "--file", help="Attach a file, URL or - (stdin) to the question (repeatable)."),
@@ -86,6 +95,7 @@ def ask(
     from ..agent import Run
     from ..errors import GptossError, UsageError
     from ..interrupts import held, ignore_from_now
+    from ..signals import Terminated, terminate_gracefully
     from ..tools.calls import Approver
     from ..ui.approval import line_asker
     from ..ui.stream import StreamView, ViewOptions
@@ -113,10 +123,16 @@ def ask(
     tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
     session, settings, registry = open_session(flags, split_options(option or []), tool_flags)
     persistence = persistence_for(settings)
+    if at is not None and cid is None and not cont:
+        raise UsageError("--at needs the conversation to fork", hint="give --cid ID or -c")
     if cid is not None or cont:
+        from ..session import first_exchanges
         from .persist import history_of
 
         session.history = history_of(persistence.load(cid) if cid is not None else persistence.load_last())
+        session.token_cache.update(persistence.loaded_tokens)
+        if at is not None:
+            session.history = first_exchanges(session.history, at)
     if response_format is not None:
         from dataclasses import replace
 
@@ -134,32 +150,39 @@ def ask(
             color=settings.display.color != "never",
         )
     )
-    try:
-        with no_echo():  # typed keys (and ^C) must not land in the live answer (see ui/terminal.py)
-            for event in turn:
-                if not quiet:
-                    view.handle(event)
-    except (KeyboardInterrupt, GptossError) as exc:
-        # keep what arrived: show it, save it, then report; a second Ctrl-C meanwhile is held back
-        with held():
-            turn.close()
-            view.close()
-            if as_json and turn.result is not None:
-                data = _result_json(session, turn.result)
-                data["error"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-                sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-            elif quiet and turn.result is not None and turn.result.final_text:
-                sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
-            # a request that failed before any answer is not saved (nothing arrived to keep)
-            if any(m.text or m.recipient for m in _this_request(session.history)):
-                persistence.autosave(session)
-        if isinstance(exc, KeyboardInterrupt):
-            ignore_from_now()
-        raise
-    finally:
-        if registry is not None:
-            registry.close()
-    persistence.autosave(session)
+    with terminate_gracefully():  # SIGTERM/SIGHUP keep the partial turn, as Ctrl-C does
+        try:
+            with no_echo():  # typed keys (and ^C) must not land in the live answer (see ui/terminal.py)
+                for event in turn:
+                    if not quiet:
+                        view.handle(event)
+        except (KeyboardInterrupt, Terminated, GptossError) as exc:
+            # keep what arrived: show it, save it, then report; a second Ctrl-C meanwhile is held back
+            with held():
+                turn.close()
+                view.close()
+                if as_json and turn.result is not None:
+                    data = _result_json(session, turn.result)
+                    data["error"] = (
+                        "interrupted"
+                        if isinstance(exc, KeyboardInterrupt)
+                        else "terminated"
+                        if isinstance(exc, Terminated)
+                        else str(exc)
+                    )
+                    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+                elif quiet and turn.result is not None and turn.result.final_text:
+                    sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
+                # a request that failed before any answer is not saved (nothing arrived to keep)
+                if any(m.text or m.recipient for m in _this_request(session.history)):
+                    persistence.autosave(session)
+            if isinstance(exc, KeyboardInterrupt):
+                ignore_from_now()
+            raise
+        finally:
+            if registry is not None:
+                registry.close()
+        persistence.autosave(session)
     result = turn.result
     assert result is not None
     parsed: Any = None
@@ -219,28 +242,15 @@ def _this_request(history: list[Any]) -> list[Any]:
 
 
 def _result_json(session: Any, result: Any) -> dict[str, Any]:
-    usage = result.usage
+    """The turn's record (outcome, finish reason, usage, timings, tool calls: the shape the store
+    keeps) with the answer's text and every message this request produced."""
+    turns = [r.record((0, 0)).to_dict() for r in session.results]
+    data = {key: value for key, value in turns[-1].items() if key not in ("messages", "tool_calls")}
     return {
         "final": result.final_text,
         "reasoning": result.reasoning_text,
-        "tool_calls": list(session.tool_log)
-        or [{"recipient": m.recipient, "arguments": m.text} for m in result.tool_calls],
+        **data,
+        "tool_calls": [call for turn in turns for call in turn.get("tool_calls", ())],
         "messages": [m.to_dict() for m in _this_request(session.history)],
-        "usage": None
-        if usage is None
-        else {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-        },
-        "timings": {
-            "first_token": result.timings.first_token,
-            "first_final_token": result.timings.first_final,
-            "total": result.timings.total,
-        },
-        "finish_reason": result.finish_reason,
         "limit": result.limit.to_dict() if result.limit is not None else None,
-        "outcome": result.outcome,
-        "analysis_tokens": result.analysis_tokens,
-        "final_tokens": result.final_tokens,
     }

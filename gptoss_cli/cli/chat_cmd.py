@@ -83,6 +83,7 @@ def chat(
     persistence = persistence_for(settings)
     if file is not None:
         session.history = history_of(persistence.load(file))
+        session.token_cache.update(persistence.loaded_tokens)
     repl = Repl(
         session,
         ViewOptions(
@@ -97,8 +98,11 @@ def chat(
         approver=Approver(assume_yes=True) if yes else None,
         max_steps=max_steps,
     )
+    from ..signals import terminate_gracefully
+
     try:
-        repl.run()
+        with terminate_gracefully():
+            repl.run()
     finally:
         if repl.tools is not None:
             repl.tools.close()

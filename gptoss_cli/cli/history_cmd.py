@@ -73,11 +73,16 @@ def history_list(
 
     One line each: id, date, model, turns, title.
     """
-    from ..store import Store
+    from ..paths import data_dir
+    from ..store.listing import quick_summaries
 
-    store = Store()
-    found = store.summaries(limit=limit or None, query=search)
-    _warn_problems(store)
+    found = quick_summaries(data_dir(), limit=limit or None, query=search)
+    if found is None:  # no history yet, or the previous version's to import first
+        from ..store import Store
+
+        store = Store()
+        found = store.summaries(limit=limit or None, query=search)
+        _warn_problems(store)
     if as_json:
         _out(json.dumps([s.to_dict() for s in found], ensure_ascii=False, indent=2) + "\n")
         return
@@ -92,38 +97,61 @@ def history_list(
 @history_app.command("show")
 def history_show(
     conversation: Annotated[str, typer.Argument(metavar="ID", help="Id, unique id prefix, or file path.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the file itself.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the conversation file (gptoss JSON).")
+    ] = False,
 ) -> None:
-    """Print a conversation's file and contents.
+    """Print a conversation: its branches, metadata, messages, each completion's finish and tokens.
 
-    The file's path, then everything in it: metadata, messages, each completion's finish and tokens.
+    A conversation with branches (or one that is a branch) starts with its tree.
     """
-    from ..errors import StoreError
-    from ..store import Store, read_record
+    from ..store import Store, dumps
     from ..store.dump import to_text
 
-    path = Store().resolve(conversation)
-    record = read_record(path)  # a broken file fails here, naming its line and column
+    store = Store()
+    record = store.load(conversation)  # a file path is read (a broken one names its line and column)
     if as_json:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise StoreError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
-        if sys.stdout.isatty():
-            from ..ui.sanitize import sanitize
-
-            data = sanitize(data.decode("utf-8", "replace")).encode("utf-8")
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        _out(dumps(record))
         return
-    _out(f"{path}\n{to_text(record)}")
+    where = str(record.path) if record.path is not None else f"{record.id} in {store.path}"
+    tree = _tree(store, record.id) if record.path is None else ""
+    _out(f"{where}\n{tree}{to_text(record)}")
+
+
+def _tree(store: Store, ident: str) -> str:
+    """The branches around a conversation, drawn from its first ancestor (empty if it has none)."""
+    by_id = {s.id: s for s in store.summaries()}
+    root = ident
+    while by_id.get(root) is not None and by_id[root].parent in by_id:
+        root = by_id[root].parent or root
+    children: dict[str, list[Summary]] = {}
+    for summary in by_id.values():
+        if summary.parent is not None:
+            children.setdefault(summary.parent, []).append(summary)
+    if root == ident and ident not in children:
+        return ""
+    lines = [_node(by_id[root], ident)]
+
+    def draw(parent: str, indent: str) -> None:
+        kids = sorted(children.get(parent, []), key=lambda s: (s.parent_at or 0, s.created))
+        for n, kid in enumerate(kids):
+            last = n == len(kids) - 1
+            lines.append(f"{indent}{'└─' if last else '├─'} at message {kid.parent_at}: {_node(kid, ident)}")
+            draw(kid.id, indent + ("   " if last else "│  "))
+
+    draw(root, "")
+    return "branches:\n" + "".join(f"  {line}\n" for line in lines) + "\n"
+
+
+def _node(summary: Summary, current: str) -> str:
+    mark = "  ← this one" if summary.id == current else ""
+    turns = f"{summary.turns} turn{'' if summary.turns == 1 else 's'}"
+    return f"{summary.id}  {turns}  {' '.join(summary.title.split())}{mark}"
 
 
 @history_app.command("rm")
 def history_rm(
-    conversations: Annotated[
-        list[str], typer.Argument(metavar="ID", help="Ids, unique id prefixes, or file paths.")
-    ],
+    conversations: Annotated[list[str], typer.Argument(metavar="ID", help="Ids or unique id prefixes.")],
 ) -> None:
     """Delete conversations from the history.
 
@@ -133,19 +161,17 @@ def history_rm(
     from ..store import Store
 
     store = Store()
-    root = store.root.resolve()
-    titles = {s.path.resolve(): (s.id, s.title) for s in store.summaries()}
-    paths: list[Path] = []
+    ids: list[str] = []
     for ref in conversations:
-        path = store.resolve(ref).resolve()
-        if not path.is_relative_to(root):
-            raise StoreError("not in the history, so not removed", path=str(path), hint=f"history: {root}")
-        if path not in paths:
-            paths.append(path)
-    for path in paths:
-        store.remove(str(path))
-        ident, title = titles.get(path, (path.stem, "(unreadable file)"))
-        _out(f"removed {ident}  {' '.join(title.split())}\n")
+        if "/" in ref or ref.endswith(".json"):
+            raise StoreError("not in the history, so not removed", path=ref, hint=f"history: {store.path}")
+        ident = store.find(ref)
+        if ident not in ids:
+            ids.append(ident)
+    titles = {s.id: s.title for s in store.summaries()}
+    for ident in ids:
+        store.remove(ident)
+        _out(f"removed {ident}  {' '.join(titles.get(ident, '').split())}\n")
 
 
 @history_app.command("export")
@@ -184,16 +210,20 @@ def history_export(
 
 @history_app.command("path")
 def history_path() -> None:
-    """Print the directory conversations are saved in."""
+    """Print the history database's path."""
     from ..store import Store
 
-    _out(f"{Store().root}\n")
+    _out(f"{Store().path}\n")
 
 
 @history_app.command("import")
 def history_import(
     file: Annotated[
-        str, typer.Argument(help="Chat-completions messages, openai-harmony or gptoss JSON ('-': stdin).")
+        str,
+        typer.Argument(
+            help="A conversation file (chat-completions, openai-harmony or gptoss JSON; '-': stdin), "
+            "a folder of them, or a .jsonl file with one conversation per line."
+        ),
     ],
     format: Annotated[
         str,
@@ -205,9 +235,10 @@ def history_import(
         str | None, typer.Option("--title", metavar="TEXT", help="Title to give the conversation.")
     ] = None,
 ) -> None:
-    """Add a conversation file to the history.
+    """Add conversations to the history.
 
-    Saved as a new conversation; its id is printed.
+    Each is saved as a new conversation; the ids are printed, one a line. Many at once are all or
+    none: a file that cannot be read is named and nothing is imported.
     """
     from dataclasses import replace
 
@@ -216,15 +247,55 @@ def history_import(
 
     if format not in _IMPORT_FORMATS:
         raise UsageError(f"unknown import format {format!r}", hint="use " + ", ".join(_IMPORT_FORMATS))
-    record = _read_import(file, format)
-    if not record.conversation.messages:
-        raise StoreError("nothing to import: the file has no messages", path=file)
+    records = _read_many(file, format)
+    for name, record in records:
+        if not record.conversation.messages:
+            raise StoreError("nothing to import: the file has no messages", path=name)
     store = Store()
     when = now()
-    meta = replace(record.meta, id=new_id(), created=when, updated=when, title=title or record.meta.title)
-    saved = store.save(replace(record, meta=meta, path=None), touch=False)
-    sys.stderr.write(f"imported {file} as {saved.path}\n")
-    _out(f"{saved.id}\n")
+    saved = []
+    with store.locked():
+        for _, record in records:
+            meta = replace(
+                record.meta, id=new_id(), created=when, updated=when, title=title or record.meta.title
+            )
+            saved.append(store.create(replace(record, meta=meta, path=None), touch=False))
+    sys.stderr.write(f"imported {len(saved)} conversation{'' if len(saved) == 1 else 's'} from {file}\n")
+    _out("".join(f"{r.id}\n" for r in saved))
+
+
+def _read_many(file: str, format: str) -> list[tuple[str, Record]]:
+    """(name, record) for a file, each JSON file of a folder, or each line of a JSONL file."""
+    from ..errors import StoreError
+    from ..store import parse_record
+
+    path = Path(file).expanduser()
+    if file != "-" and path.is_dir():
+        files = sorted(p for p in path.rglob("*.json") if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise StoreError("no .json conversation files in this folder", path=file)
+        return [(str(p), _read_import(str(p), format)) for p in files]
+    if file != "-" and path.suffix == ".jsonl":
+        out = []
+        try:
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreError(f"cannot read: {exc}", path=file) from exc
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            where = f"{file}:{number}"
+            try:
+                data = json.loads(line)
+                out.append((where, parse_record(data, format=cast("FileFormat", format))))
+            except json.JSONDecodeError as exc:
+                raise StoreError(f"invalid JSON at column {exc.colno}: {exc.msg}", path=where) from exc
+            except StoreError as exc:
+                raise StoreError(exc.message, path=where, hint=exc.hint) from exc
+        if not out:
+            raise StoreError("nothing to import: the file has no conversations", path=file)
+        return out
+    return [(file, _read_import(file, format))]
 
 
 def _read_import(file: str, format: str) -> Record:

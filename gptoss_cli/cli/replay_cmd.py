@@ -73,6 +73,15 @@ def replay(
             metavar="recorded|live|none",
         ),
     ] = "recorded",
+    unmatched: Annotated[
+        str,
+        typer.Option(
+            "--unmatched",
+            help="With recorded results: a call whose tool and arguments were not recorded is refused "
+            "(the model is told) or run live (with --tools/--python/--browser and --yes or approve=auto).",
+            metavar="refuse|live",
+        ),
+    ] = "refuse",
     tools: ToolsOpt = None,
     functions: FunctionsOpt = None,
     python: PythonToolOpt = False,
@@ -107,7 +116,10 @@ def replay(
         return
     target = target_for(with_server(settings), split_options(option or []))
     setup = _tool_setup(
-        tool_results, ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes), settings
+        tool_results,
+        ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes),
+        settings,
+        unmatched,
     )
     view = _Printer(_view_options(settings), several=len(specs) > 1) if jobs <= 1 else None
     try:
@@ -124,25 +136,25 @@ def replay(
         )
 
 
-def _tool_setup(mode: str, flags: ToolFlags, settings: Settings) -> ToolSetup | None:
+def _tool_setup(mode: str, flags: ToolFlags, settings: Settings, unmatched: str) -> ToolSetup | None:
     """How tool calls are answered in the runs."""
     from ..errors import UsageError
-    from ..replay import recorded_tools
+    from ..replay import recorded_or_live, recorded_tools
     from ..tools.calls import Approver
     from .common import build_tools
 
-    if mode == "recorded":
-        return recorded_tools
-    if mode == "none":
-        return None
-    if mode != "live":
+    if mode not in ("recorded", "live", "none"):
         raise UsageError(f"--tool-results {mode!r}: use recorded, live or none")
+    if unmatched not in ("refuse", "live"):
+        raise UsageError(f"--unmatched {unmatched!r}: use refuse or live")
 
     def live(spec: RunSpec) -> tuple[Registry | None, Approver]:
         # each run its own tools (a python process keeps state); no terminal: --yes or approve=auto
         return build_tools(flags, settings), Approver(assume_yes=flags.yes)
 
-    return live
+    if mode == "recorded":
+        return recorded_or_live(live) if unmatched == "live" else recorded_tools
+    return None if mode == "none" else live
 
 
 def _sources(refs: list[str], settings: Settings) -> list[Source]:
@@ -174,9 +186,9 @@ def _print_prompts(specs: list[RunSpec]) -> None:
 
     first = True
     for spec in specs:
-        prompts = dry_run_prompts(spec)
-        for n, prompt in enumerate(prompts, 1):
-            head = f"==> {spec.source.name} · reasoning {spec.label} · turn {n}/{len(prompts)} <=="
+        total = len(spec.source.user_texts)
+        for n, prompt in enumerate(dry_run_prompts(spec), 1):  # one prompt in memory at a time
+            head = f"==> {spec.source.name} · reasoning {spec.label} · turn {n}/{total} <=="
             sys.stdout.write(("" if first else "\n") + head + "\n" + prompt + "\n")
             first = False
     sys.stdout.flush()

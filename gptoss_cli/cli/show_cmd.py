@@ -14,7 +14,7 @@ from .common import ShowReasoningOpt, StatsOpt
 
 if TYPE_CHECKING:
     from ..harmony import Message
-    from ..store import Record
+    from ..store import Record, TokenUsage
 
 USER_PREFIX = "› "
 
@@ -41,10 +41,7 @@ def show(
     record = load_conversation(conversation)
     options = ViewOptions(show_reasoning=show_reasoning, stats=stats)
     first = True
-    tool_log = record.meta.extra.get("tool_calls")
-    parts = saved_parts(
-        mark_incomplete(record), record.meta.turns, tool_log if isinstance(tool_log, list) else ()
-    )
+    parts = saved_parts(mark_incomplete(record), record.meta.turns)
     for part in parts:
         if isinstance(part, UserText):
             from ..ui.sanitize import for_stream
@@ -122,11 +119,9 @@ def _describe(name: str, record: Record) -> str:
     return f"{name}" + (f" ({', '.join(facts)})" if facts else "")
 
 
-def _tokens(usage: dict[str, object]) -> str:
-    total = usage.get("completion_tokens")
-    analysis, final = usage.get("analysis_tokens"), usage.get("final_tokens")
-    split = f" (a{analysis}/f{final})" if analysis is not None and final is not None else ""
-    return f"{total if total is not None else '-'}{split}"
+def _tokens(usage: TokenUsage) -> str:
+    total = usage.completion_tokens
+    return f"{total if total is not None else '-'} (a{usage.analysis_tokens}/f{usage.final_tokens})"
 
 
 def _turn_table(a: Record, b: Record) -> str:
@@ -146,9 +141,7 @@ def _turn_table(a: Record, b: Record) -> str:
                 else [
                     turn.finish_reason or "-",
                     _tokens(turn.usage),
-                    f"{turn.timings['total']:.2f}s"
-                    if isinstance(turn.timings.get("total"), int | float)
-                    else "-",
+                    f"{turn.timings.total:.2f}s",
                 ]
             )
         rows.append(cells)

@@ -124,22 +124,14 @@ def _turn_line(number: int, turn: Turn) -> str:
     if turn.incomplete:
         parts[-1] += " (cut off)"
     usage = turn.usage
-    tokens = [
-        f"{usage[k]} {name}"
-        for k, name in (
-            ("prompt_tokens", "prompt"),
-            ("analysis_tokens", "analysis"),
-            ("final_tokens", "final"),
-        )
-        if isinstance(usage.get(k), int)
-    ]
-    if not any(k in usage for k in ("analysis_tokens", "final_tokens")) and "completion_tokens" in usage:
-        tokens.append(f"{usage['completion_tokens']} completion")
-    if tokens:
-        parts.append(" + ".join(tokens) + " tokens")
-    total = turn.timings.get("total")
-    if isinstance(total, int | float):
-        parts.append(f"{total:.2f} s")
+    tokens = [f"{usage.prompt_tokens} prompt"] if usage.prompt_tokens is not None else []
+    if usage.analysis_tokens or usage.final_tokens or usage.completion_tokens is None:
+        tokens += [f"{usage.analysis_tokens} analysis", f"{usage.final_tokens} final"]
+    else:
+        tokens.append(f"{usage.completion_tokens} completion")
+    parts.append(" + ".join(tokens) + " tokens")
+    if turn.timings.total:
+        parts.append(f"{turn.timings.total:.2f} s")
     if turn.model:
         parts.append(turn.model)
     return " · ".join(parts)

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from ..harmony.types import Conversation
 from ..paths import atomic_write_text
 from .chat import from_chat_messages, looks_like_chat
 from .record import Metadata, Record, is_id, new_id
+from .turn import ToolCall, classify
 
 __all__ = ["FileFormat", "dumps", "parse_record", "read_record", "write_record"]
 
@@ -103,7 +105,29 @@ def parse_record(data: Any, *, format: FileFormat = "auto", path: Path | None = 
     if shape == "gptoss" and "gptoss" not in data:
         raise StoreError("gptoss: missing (this is not a gptoss conversation file)")
     meta = Metadata.from_dict(data["gptoss"]) if "gptoss" in data else _fresh_meta(path)
+    if "gptoss" in data:
+        meta = _upgrade(meta, data["gptoss"], conversation)
     return Record(conversation, meta, path)
+
+
+def _upgrade(meta: Metadata, raw: Mapping[str, Any], conversation: Conversation) -> Metadata:
+    """A file from before turns carried their outcome and tool calls: each turn is classified from
+    its messages, and the conversation-wide ``tool_calls`` list goes to the turns that made them."""
+    raw_turns = raw.get("turns") or []
+    if all(isinstance(t, Mapping) and "outcome" in t for t in raw_turns):
+        return meta
+    extra = dict(meta.extra)
+    logged = extra.pop("tool_calls", None)
+    calls = (
+        [ToolCall.from_dict(c) for c in logged if isinstance(c, Mapping)] if isinstance(logged, list) else []
+    )
+    messages = conversation.messages
+    turns = []
+    for turn in meta.turns:
+        outcome = classify(messages[turn.messages[0] : turn.messages[1]], cut=turn.incomplete)
+        made = (calls.pop(0),) if outcome == "tool_call" and calls else turn.tool_calls
+        turns.append(replace(turn, outcome=outcome, tool_calls=made))
+    return replace(meta, turns=tuple(turns), extra=extra)
 
 
 def _shape_of(data: Any) -> FileFormat:

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import StoreError
 from ..harmony.types import Conversation, Role
+from .turn import Turn
 
 __all__ = [
     "FORMAT_VERSION",
@@ -112,63 +113,6 @@ def redact_options(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Turn:
-    """One completion request and what came of it."""
-
-    messages: tuple[int, int]
-    """``[start, end)``: the messages this request produced."""
-    finish_reason: str | None = None
-    """The server's reason (``stop``, ``length``...) or the client's (``cancelled``, ``error``)."""
-    incomplete: bool = False
-    """Cut off (Ctrl-C, disconnect, length): the last message is partial and must not be replayed
-    as if it were complete."""
-    usage: dict[str, Any] = field(default_factory=dict)
-    """Token counts (``prompt_tokens``, ``completion_tokens``, ``analysis_tokens``...)."""
-    timings: dict[str, Any] = field(default_factory=dict)
-    """Seconds (``ttft``, ``ttft_final``, ``total``...)."""
-    prompt_sha256: str | None = None
-    """sha256 of the rendered prompt text (see :func:`prompt_sha256`)."""
-    model: str | None = None
-    reasoning_effort: str | None = None
-    started: dt.datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Anything else worth keeping for a replay (seed, conversation start date...)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"messages": list(self.messages), "finish_reason": self.finish_reason}
-        out["incomplete"] = self.incomplete
-        for name in ("usage", "timings"):
-            out[name] = dict(getattr(self, name))
-        for name in ("prompt_sha256", "model", "reasoning_effort"):
-            if getattr(self, name) is not None:
-                out[name] = getattr(self, name)
-        if self.started is not None:
-            out["started"] = self.started.isoformat(timespec="milliseconds")
-        if self.extra:
-            out["extra"] = redact_options(self.extra)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Any, *, key: str = "turn") -> Turn:
-        obj = _object(data, key)
-        span = obj.get("messages")
-        if not (isinstance(span, list) and len(span) == 2 and all(_is_int(i) for i in span)):
-            raise _shape(f"{key}.messages", "expected [start, end] message indices", span)
-        return cls(
-            messages=(span[0], span[1]),
-            finish_reason=_opt(obj, "finish_reason", str, key),
-            incomplete=bool(_opt(obj, "incomplete", bool, key)),
-            usage=_opt(obj, "usage", dict, key) or {},
-            timings=_opt(obj, "timings", dict, key) or {},
-            prompt_sha256=_opt(obj, "prompt_sha256", str, key),
-            model=_opt(obj, "model", str, key),
-            reasoning_effort=_opt(obj, "reasoning_effort", str, key),
-            started=_opt_time(obj, "started", key),
-            extra=_opt(obj, "extra", dict, key) or {},
-        )
-
-
-@dataclass(frozen=True)
 class Metadata:
     """The ``"gptoss"`` block: identity, dates, server, settings and one record per turn."""
 
@@ -201,7 +145,7 @@ class Metadata:
             },
             "reasoning_effort": self.reasoning_effort,
             "options": redact_options(self.options),
-            "turns": [t.to_dict() for t in self.turns],
+            "turns": [turn_dict(t) for t in self.turns],
         }
         for key, value in self.extra.items():
             out.setdefault(key, value)
@@ -304,6 +248,14 @@ def new_record(
         options=dict(options or {}),
     )
     return Record(conversation or Conversation(), meta)
+
+
+def turn_dict(turn: Turn) -> dict[str, Any]:
+    """A turn as stored: its dict with secret-looking ``extra`` values redacted."""
+    out = turn.to_dict()
+    if "extra" in out:
+        out["extra"] = redact_options(out["extra"])
+    return out
 
 
 def _first_line(text: str, limit: int = 80) -> str:

@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 class Persistence(Protocol):
     """Where conversations are saved and loaded from."""
 
-    def autosave(self, session: Session) -> Path | None: ...
+    def autosave(self, session: Session) -> str | Path | None: ...
 
     def save_as(self, session: Session, path: str) -> Path: ...
 
     def load(self, path: str) -> list[Message]: ...
+
+    def new_conversation(self) -> None: ...
 
 
 EXIT = object()
@@ -133,6 +135,7 @@ def _load(repl: Repl, args: list[str], rest: str) -> None:
     from ..harmony import Role
 
     messages = repl.persistence.load(rest)
+    repl.session.token_cache.update(getattr(repl.persistence, "loaded_tokens", {}))
     repl.session.history = [m for m in messages if m.author.role not in (Role.SYSTEM, Role.DEVELOPER)]
     repl.session.results = []
     repl.new_conversation()
@@ -143,11 +146,21 @@ def _load(repl: Repl, args: list[str], rest: str) -> None:
 def _new(repl: Repl, args: list[str], rest: str) -> None:
     repl.session.history = []
     repl.session.results = []
+    repl.session.tool_log = []
+    repl.persistence.new_conversation()  # the next save starts a new one; the last one stays saved
     repl.new_conversation()
     repl.say("new conversation")
 
 
-@command("retry", "/retry", "regenerate the last answer")
+@command("branch", "/branch N", "go back to after exchange N and go on from there (the rest stays saved)")
+def _branch(repl: Repl, args: list[str], rest: str) -> None:
+    if len(args) != 1 or not args[0].isdigit():
+        raise UsageError("/branch needs N, the number of exchanges to keep", hint="/branch 2")
+    repl.session.branch(int(args[0]))
+    repl.say(f"back to after exchange {args[0]}; the next answer starts a branch")
+
+
+@command("retry", "/retry", "regenerate the last answer (the earlier one stays saved)")
 def _retry(repl: Repl, args: list[str], rest: str) -> Turn:
     if not any(m.author.role.value == "user" for m in repl.session.history):
         raise UsageError("nothing to retry yet")
@@ -185,8 +198,8 @@ def _prompt(repl: Repl, args: list[str], rest: str) -> None:
 @command("tokens", "/tokens", "count the tokens of the next prompt")
 def _tokens(repl: Repl, args: list[str], rest: str) -> None:
     count = len(pieces_to_tokens(repl.session.prompt_pieces()))
-    last = repl.session.results[-1].usage if repl.session.results else None
-    extra = f"; last answer {last.completion_tokens} tokens" if last and last.completion_tokens else ""
+    last = repl.session.results[-1].usage.generated if repl.session.results else 0
+    extra = f"; last answer {last} tokens" if last else ""
     repl.say(f"next prompt: {count} tokens{extra}")
 
 

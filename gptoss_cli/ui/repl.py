@@ -24,6 +24,7 @@ from ..agent import Run
 from ..errors import GptossError
 from ..interrupts import held
 from ..session import Session, Turn
+from ..signals import Terminated
 from ..tools.calls import Approver
 from ..tools.registry import Registry
 from . import commands
@@ -202,6 +203,12 @@ class Repl:
             turn.close()
             view.close()
             self.say(f"gptoss: error: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
+        except Terminated:  # SIGTERM, SIGHUP: keep what arrived as Ctrl-C does, then leave
+            with held():
+                turn.close()
+                view.close()
+                self.persistence.autosave(self.session)
+            raise
         self._save()
 
     def _save(self) -> None:

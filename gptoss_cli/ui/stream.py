@@ -222,11 +222,9 @@ def format_stats(result: TurnResult) -> str:
         parts.append(f"first token {t.first_token:.2f}s")
     if t.first_final is not None:
         parts.append(f"first final token {t.first_final:.2f}s")
-    parts.append(f"analysis {result.analysis_tokens} tok")
-    parts.append(f"final {result.final_tokens} tok")
-    generated = (
-        result.usage.completion_tokens if result.usage else result.analysis_tokens + result.final_tokens
-    )
+    parts.append(f"analysis {result.usage.analysis_tokens} tok")
+    parts.append(f"final {result.usage.final_tokens} tok")
+    generated = result.usage.generated
     streaming = t.total - (t.first_token or 0.0)
     if generated and streaming > 0:
         parts.append(f"{generated / streaming:.1f} tok/s")

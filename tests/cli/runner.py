@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from gptoss_cli.cli import main
 
@@ -38,3 +39,15 @@ def run(args: list[str], stdin: bytes = b"") -> Result:
         return Result(code, out.getvalue(), err.getvalue().decode("utf-8"))
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
+
+
+def saved() -> list[dict[str, Any]]:
+    """Every conversation in the history (the GPTOSS_HOME in force) as its JSON file would hold it,
+    newest first."""
+    from gptoss_cli.store import Store
+
+    store = Store()
+    try:
+        return [store.load(s.id).to_dict() for s in store.summaries()]
+    finally:
+        store.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ..scripted_server import DONE, Reply, ScriptedServer, event, llamacpp_stream, vllm_stream
-from .runner import run
+from .runner import run, saved
 
 ANALYSIS_THEN_FINAL = [
     "<|channel|>",
@@ -136,8 +136,6 @@ def test_sse_error_event_mid_stream(scripted_server: ScriptedServer) -> None:
 
 
 def test_conversations_are_saved_and_continued(scripted_server: ScriptedServer) -> None:
-    import os
-    from pathlib import Path
 
     from gptoss_cli.harmony import get_tokenizer
 
@@ -145,10 +143,7 @@ def test_conversations_are_saved_and_continued(scripted_server: ScriptedServer) 
     scripted_server.script("/v1/completions", Reply.sse(llamacpp_stream(ANALYSIS_THEN_FINAL)))
     scripted_server.script("/v1/completions", Reply.sse(llamacpp_stream(ANALYSIS_THEN_FINAL)))
     assert run(["ask", "capital of France?", *args]).code == 0
-    saved = list(Path(os.environ["GPTOSS_HOME"]).rglob("*.json"))
-    files = [p for p in saved if "conversations" in p.parts and p.name != "index.json"]
-    assert len(files) == 1
-    data = json.loads(files[0].read_text())
+    (data,) = saved()
     assert [m.get("channel") for m in data["messages"] if m["role"] == "assistant"] == ["analysis", "final"]
     assert data["gptoss"]["turns"][0]["finish_reason"] == "stop"
     conversation_id = data["gptoss"]["id"]
@@ -157,19 +152,18 @@ def test_conversations_are_saved_and_continued(scripted_server: ScriptedServer) 
     prompt = get_tokenizer().decode(scripted_server.requests[-1].json()["prompt"])
     assert "capital of France?" in prompt and "Paris is the capital." in prompt
     assert "SECRET reasoning" not in prompt  # the finished turn's chain of thought is not replayed
-    assert len([p for p in Path(os.environ["GPTOSS_HOME"]).rglob("*.json") if p.parent.name != "cache"]) >= 1
+    (data,) = saved()  # continued, not a second conversation
+    assert len(data["gptoss"]["turns"]) == 2
     again = run(["ask", "x", "--cid", conversation_id[:6], "-n", *args])
     assert again.code in (0, 1)  # no more scripted replies: the point is that the id resolved
     assert "no conversation with id" not in again.stderr
 
 
 def test_no_log_saves_nothing(scripted_server: ScriptedServer) -> None:
-    import os
-    from pathlib import Path
 
     args = _llama(scripted_server, ANALYSIS_THEN_FINAL)
     assert run(["ask", "q", "-n", *args]).code == 0
-    assert not [p for p in Path(os.environ["GPTOSS_HOME"]).rglob("*.json") if "conversations" in p.parts]
+    assert saved() == []
 
 
 def test_continue_with_nothing_saved_is_one_line() -> None:
@@ -221,7 +215,6 @@ def test_ctrl_c_mid_stream_keeps_what_arrived(scripted_server: ScriptedServer, t
     assert child.returncode == 130
     assert (first + out).decode() == "Half an answer\n"
     assert "Traceback" not in err.decode()
-    saved = [p for p in home.rglob("*.json") if "conversations" in p.parts and p.name != "index.json"]
-    data = json.loads(saved[0].read_text())
+    (data,) = saved()
     assert data["gptoss"]["turns"][0]["incomplete"] is True
     assert data["messages"][-1]["content"][0]["text"] == "Half an answer"

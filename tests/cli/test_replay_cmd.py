@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from gptoss_cli.session import ChatSettings, Session, SessionEvent, Target
 from gptoss_cli.store import read_record
 
 from ..scripted_server import DONE, Reply, ScriptedServer, data_error, event, json_error, llamacpp_stream
-from .runner import run
+from .runner import run, saved
 
 SYSTEM = {
     "role": "system",
@@ -68,9 +67,7 @@ def _prompts(server: ScriptedServer) -> list[str]:
 
 
 def _saved() -> list[dict[str, Any]]:
-    root = Path(os.environ["GPTOSS_HOME"])
-    files = [p for p in root.rglob("*.json") if "conversations" in p.parts and p.name != "index.json"]
-    return [json.loads(p.read_text(encoding="utf-8")) for p in files]
+    return saved()
 
 
 def _system_effort(data: dict[str, Any]) -> str:
@@ -357,3 +354,67 @@ def test_ctrl_c_stops_the_runs_saves_what_arrived_and_keeps_the_reports(
     assert [r.outcome for r in first.results] == ["final", "incomplete"]
     assert first.saved == "saved" and saved == [["final", "incomplete"]]
     assert second.results == [] and second.outcome == "not run"  # the second run never started
+
+
+def _call(city: str) -> Reply:
+    return Reply.sse(
+        llamacpp_stream(
+            [
+                "<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>",
+                json.dumps({"city": city}),
+            ]
+        )
+    )
+
+
+def _decisions() -> list[str]:
+    (data,) = _saved()
+    return [c["decision"] for t in data["gptoss"]["turns"] for c in t.get("tool_calls", ())]
+
+
+def test_a_recorded_result_needs_the_same_tool_and_arguments(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    """Oslo was recorded; a replayed call for Paris must not get Oslo's weather, nor be called approved."""
+    path = _tool_conversation(tmp_path)
+    scripted_server.script("/v1/completions", _call("Paris"), _answer("No data for Paris."))
+    result = run(["replay", str(path), *_server(scripted_server)])
+    assert result.code == 0, result.stderr
+    second = _prompts(scripted_server)[1]
+    assert '{"temp": 3}' not in second.split("Weather in Oslo?", 1)[1].split("to=functions.get_weather", 1)[1]
+    assert "no result recorded for these arguments" in second
+    (decision,) = _decisions()
+    assert decision.startswith("refused: no result recorded") and "--yes" not in decision
+
+
+def test_the_same_arguments_written_differently_get_the_recorded_result(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    path = _tool_conversation(tmp_path)
+    scripted_server.script("/v1/completions", CALL_AGAIN, _answer("Cold."))
+    assert run(["replay", str(path), *_server(scripted_server)]).code == 0
+    assert _decisions() == ["recorded result"]
+
+
+def test_unmatched_live_runs_the_live_tool_and_says_so(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    import sys
+
+    path = _tool_conversation(tmp_path)
+    script = tmp_path / "weather.py"
+    script.write_text("import json, sys\nprint(json.dumps({'live': json.load(sys.stdin)['city']}))\n")
+    tools = tmp_path / "tools.toml"
+    tools.write_text(
+        f'[tools.get_weather]\ndescription = "Weather"\ncommand = ["{sys.executable}", "{script}"]\n'
+        '[tools.get_weather.parameters]\ntype = "object"\n'
+        '[tools.get_weather.parameters.properties.city]\ntype = "string"\n'
+    )
+    scripted_server.script("/v1/completions", _call("Paris"), _answer("Live data."))
+    args = ["replay", str(path), "--unmatched", "live", "--tools", str(tools), "--yes"]
+    result = run([*args, *_server(scripted_server)])
+    assert result.code == 0, result.stderr
+    assert '{"live": "Paris"}' in _prompts(scripted_server)[1]
+    assert _decisions() == ["yes (--yes), run live (no result recorded for these arguments)"]
+    bad = run(["replay", str(path), "--unmatched", "maybe", *_server(scripted_server)])
+    assert bad.code == 1 and "--unmatched 'maybe'" in bad.stderr

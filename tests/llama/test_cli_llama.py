@@ -66,9 +66,11 @@ def test_ask_pipes_the_final_answer_only(good_server: LlamaServer, tmp_path: Pat
     assert done.stdout == "2 + 2 = 4.\n"
     assert "User asks 2+2" not in done.stdout + done.stderr
     assert "first token" in done.stderr  # --stats on stderr
-    saved = [p for p in tmp_path.rglob("*.json") if "conversations" in p.parts and p.name != "index.json"]
-    assert len(saved) == 1
-    data = json.loads(saved[0].read_text())
+    from gptoss_cli.store import Store
+
+    store = Store(tmp_path / "history.db", legacy=None)
+    (summary,) = store.summaries()
+    data = store.load(summary.id).to_dict()
     assert [m.get("channel") for m in data["messages"] if m["role"] == "assistant"] == ["analysis", "final"]
     users = [m["content"] for m in data["messages"] if m["role"] == "user"]
     assert users == [[{"type": "text", "text": "some piped context\n\nWhat is 2+2?"}]]

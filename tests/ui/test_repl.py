@@ -14,10 +14,14 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from gptoss_cli.cli.persist import StorePersistence
 from gptoss_cli.client import Timeouts
+from gptoss_cli.config.resolve import resolve
 from gptoss_cli.harmony import Conversation, Message, Role
 from gptoss_cli.servers import get_profile
 from gptoss_cli.session import ChatSettings, Session, Target
+from gptoss_cli.store import Store
+from gptoss_cli.ui.commands import Persistence
 from gptoss_cli.ui.repl import Repl, unfence
 from gptoss_cli.ui.stream import ViewOptions
 
@@ -41,6 +45,9 @@ class FilePersistence:
     def load(self, path: str) -> list[Message]:
         return list(Conversation.from_dict(json.loads(Path(path).read_text())).messages)
 
+    def new_conversation(self) -> None:
+        pass
+
 
 def _answer(text: str) -> Reply:
     return Reply.sse(
@@ -62,8 +69,10 @@ def chat(scripted_server: ScriptedServer) -> Iterator[tuple[ScriptedServer, Sess
     yield scripted_server, Session(target, ChatSettings(date="2026-01-01"))
 
 
-def _run(session: Session, keys: str, persistence: FilePersistence | None = None) -> tuple[str, str]:
-    out, err = io.StringIO(), io.StringIO()
+def _run(
+    session: Session, keys: str, persistence: Persistence | None = None, out: io.StringIO | None = None
+) -> tuple[str, str]:
+    out, err = out or io.StringIO(), io.StringIO()
     with create_pipe_input() as inp:
         inp.send_text(keys)
         repl = Repl(
@@ -212,3 +221,100 @@ def test_tools_in_the_chat_with_approval(chat: tuple[ScriptedServer, Session], t
     assert tool_messages[0] == '{"x": 1}'
     assert "declined" in tool_messages[1]
     assert [r["decision"] for r in session.tool_log] == ["yes", "no"]
+
+
+# ------------------------------------------------------------- the real store (no fake persistence)
+
+
+def _store_persistence() -> tuple[StorePersistence, list[str]]:
+    notes: list[str] = []
+    return StorePersistence(resolve(), notify=notes.append), notes
+
+
+def _saved() -> list[list[str]]:
+    """The user and final texts of every saved conversation, oldest first."""
+    store = Store()
+    out = []
+    for summary in sorted(store.summaries(), key=lambda s: s.created):
+        record = store.load(summary.id)
+        out.append(
+            [m.text for m in record.conversation.messages if m.role is Role.USER or m.channel == "final"]
+        )
+    return out
+
+
+def test_new_keeps_the_old_conversation(chat: tuple[ScriptedServer, Session]) -> None:
+    server, session = chat
+    server.script("/v1/completions", _answer("Paris."), _answer("Rome."), _answer("Still Rome."))
+    persistence, notes = _store_persistence()
+    _run(session, "capital of France?\r/new\rcapital of Italy?\rsure?\r\x04", persistence)
+    saved = sorted(_saved())
+    assert saved == [
+        ["capital of France?", "Paris."],
+        ["capital of Italy?", "Rome.", "sure?", "Still Rome."],
+    ]
+    assert notes == []
+    # the second conversation's prompt does not carry the first one
+    from gptoss_cli.harmony import get_tokenizer
+
+    assert "France" not in get_tokenizer().decode(server.requests[1].json()["prompt"])
+
+
+def test_sigterm_mid_answer_in_the_chat_keeps_the_partial_turn(chat: tuple[ScriptedServer, Session]) -> None:
+    from gptoss_cli.signals import Terminated, terminate_gracefully
+
+    server, session = chat
+    steps = llamacpp_stream(["<|channel|>final<|message|>", "Half"], done=False)[:-1]
+    server.script("/v1/completions", Reply.sse([*steps, PingUntilGone(limit=5)]))
+    persistence, _ = _store_persistence()
+
+    class Terminal(io.StringIO):
+        """The terminal closes (SIGHUP's twin, SIGTERM) once the partial answer is on screen."""
+
+        def write(self, text: str) -> int:
+            written = super().write(text)
+            if "Half" in self.getvalue():
+                signal.raise_signal(signal.SIGTERM)
+            return written
+
+    with pytest.raises(Terminated), terminate_gracefully():
+        _run(session, "tell me\r\x04", persistence, out=Terminal())
+    assert _saved() == [["tell me", "Half"]]
+    record = Store().load(Store().summaries()[0].id)
+    assert record.meta.turns[0].incomplete is True
+
+
+def test_retry_keeps_the_earlier_answer_as_a_sibling(chat: tuple[ScriptedServer, Session]) -> None:
+    server, session = chat
+    server.script("/v1/completions", _answer("first"), _answer("second"), _answer("third"))
+    persistence, notes = _store_persistence()
+    _run(session, "hello\r/retry\rmore\r\x04", persistence)
+    store = Store()
+    original, branch = sorted(store.summaries(), key=lambda s: s.created)
+    assert _saved_texts(original.id) == ["hello", "first"]
+    assert _saved_texts(branch.id) == ["hello", "second", "more", "third"]
+    # system, "hello" and the identical reasoning ("hidden") are shared; the answers differ
+    assert branch.parent == original.id and branch.parent_at == 3
+    assert notes == []  # our own rewrite, not a concurrent one: nothing to warn about
+
+
+def test_branch_n_goes_back_and_keeps_the_rest(chat: tuple[ScriptedServer, Session]) -> None:
+    server, session = chat
+    server.script("/v1/completions", _answer("A1"), _answer("A2"), _answer("B2"))
+    persistence, _ = _store_persistence()
+    _, err = _run(session, "q1\rq2\r/branch 1\rother q2\r\x04", persistence)
+    assert "back to after exchange 1" in err
+    from gptoss_cli.harmony import get_tokenizer
+
+    assert "q2" not in get_tokenizer().decode(server.requests[-1].json()["prompt"]).replace("other q2", "")
+    original, branch = sorted(Store().summaries(), key=lambda s: s.created)
+    assert _saved_texts(original.id) == ["q1", "A1", "q2", "A2"]
+    assert _saved_texts(branch.id) == ["q1", "A1", "other q2", "B2"]
+    assert branch.parent == original.id
+    _, err = _run(session, "/branch 7\r\x04", persistence)
+    assert "has 2 exchanges, not 7" in err
+
+
+def _saved_texts(ident: str) -> list[str]:
+    record = Store().load(ident)
+    return [m.text for m in record.conversation.messages if m.role is Role.USER or m.channel == "final"]
