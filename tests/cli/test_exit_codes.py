@@ -10,18 +10,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ..scripted_server import DISCONNECT, PingUntilGone, Reply, ScriptedServer, json_error, llamacpp_stream
-from .runner import run
+from .runner import run, saved
 from .test_ask_tools import CALL, WEATHER, _script, _tool_file
 
 FINAL = ["<|channel|>final<|message|>", "Paris."]
 
 
-def _saved(home: Path) -> list[Path]:
-    return [p for p in home.rglob("*.json") if "conversations" in p.parts and p.name != "index.json"]
+def _saved(home: Path) -> list[dict[str, Any]]:
+    """The conversations in the history (``home`` is the test's GPTOSS_HOME, which the store reads)."""
+    assert home.name == "home"
+    return saved()
 
 
 def test_0_for_an_answer(scripted_server: ScriptedServer) -> None:
