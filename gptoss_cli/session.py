@@ -37,6 +37,7 @@ from .harmony.formats import developer_message
 from .harmony.history import INCOMPLETE, for_prompt, is_incomplete, neutralize
 from .harmony.render import Piece
 from .harmony.types import DEFAULT_IDENTITY, DEFAULT_KNOWLEDGE_CUTOFF
+from .limits import GenerationLimit, choose_limit, option_limit
 from .servers import ServerProfile
 
 
@@ -88,6 +89,32 @@ class Target:
     options: Mapping[str, Any] = field(default_factory=dict)
     call_options: Mapping[str, Any] = field(default_factory=dict)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    context_length: int | None = None
+    """The server's context length, as it reported it (None: unknown)."""
+    max_tokens: int | None = None
+    """The config's cap on the generation limit (``max_tokens`` in the profile)."""
+
+    def limit_for(self, prompt_tokens: int | None) -> GenerationLimit:
+        """The generation limit for a prompt of ``prompt_tokens`` (see :mod:`gptoss_cli.limits`)."""
+        body = self.profile.build_body(self.options, self.call_options)
+        context = self.profile.context_from_body(body) or self.context_length
+        config = option_limit(self.options)
+        return choose_limit(
+            option=option_limit(self.call_options),
+            config=min(c for c in (config, self.max_tokens) if c is not None)
+            if config is not None or self.max_tokens is not None
+            else None,
+            context_length=context,
+            prompt_tokens=prompt_tokens,
+            context_fix=self.profile.context_fix,
+        )
+
+    def needs_prompt_tokens(self) -> bool:
+        """Whether the limit depends on the prompt's length (a context length is known)."""
+        if option_limit(self.call_options) is not None:
+            return False
+        body = self.profile.build_body(self.options, self.call_options)
+        return (self.profile.context_from_body(body) or self.context_length) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +154,28 @@ class TurnResult:
     prompt_sha256: str
     interrupted: bool = False
     error: str | None = None
+    limit: GenerationLimit | None = None
+    """The generation limit the request carried."""
 
     @property
     def final_text(self) -> str:
         return "".join(m.text for m in self.messages if m.channel == "final" and m.recipient is None)
+
+    @property
+    def cut_off_cause(self) -> str:
+        """What cut an incomplete answer short, in words."""
+        if self.finish_reason == "length":
+            return self.limit.cut_off() if self.limit is not None else "the server's token limit"
+        if self.finish_reason == "interrupted":
+            return "an interruption"
+        return self.error or "the stream ending early"
+
+    @property
+    def cut_off_hint(self) -> str | None:
+        """How to get the whole answer next time, when a limit cut it."""
+        if self.finish_reason != "length":
+            return None
+        return self.limit.raise_hint() if self.limit is not None else "raise it with -o max_tokens N"
 
     @property
     def reasoning_text(self) -> str:
@@ -173,6 +218,7 @@ class Turn:
         self._pieces = pieces
         self._prefill = prefill
         self.result: TurnResult | None = None
+        self.limit: GenerationLimit | None = None
         self._gen: Iterator[SessionEvent] | None = None
 
     def __iter__(self) -> Iterator[SessionEvent]:
@@ -190,10 +236,15 @@ class Turn:
     def _request(self) -> CompletionRequest:
         target = self._session.target
         prompt: str | list[int]
+        prompt_tokens: int | None = None
         if target.profile.token_id_prompts:
             prompt = pieces_to_tokens(self._pieces)
+            prompt_tokens = len(prompt)
         else:
             prompt = pieces_to_text(neutralize(p) if isinstance(p, str) else p for p in self._pieces)
+            if target.needs_prompt_tokens():
+                prompt_tokens = len(pieces_to_tokens(self._pieces))
+        self.limit = target.limit_for(prompt_tokens)
         return target.profile.request(
             target.base_url,
             prompt,
@@ -202,6 +253,7 @@ class Turn:
             config_options=target.options,
             call_options=target.call_options,
             timeouts=target.timeouts,
+            max_tokens=self.limit.tokens,
         )
 
     def _run(self) -> Iterator[SessionEvent]:
@@ -281,6 +333,7 @@ class Turn:
             prompt_sha256=hashlib.sha256(pieces_to_text(self._pieces).encode()).hexdigest(),
             interrupted=interrupted,
             error=error,
+            limit=self.limit,
         )
         self._session.record(self.result, replaces_prefill=self._prefill is not None)
 

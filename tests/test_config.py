@@ -213,7 +213,7 @@ def test_unknown_key_suggests_the_close_one(home: Path) -> None:
         ('[display]\ncolor = "blue"\n', "display.color", 2, "expected one of auto, always, never"),
         ('[history]\nsave = "yes"\n', "history.save", 2, "expected true or false, got string 'yes'"),
         (
-            '[profiles.a]\nbase_url = "localhost:8000"\n',
+            '[profiles.a]\nbase_url = "ftp://localhost:8000"\n',
             "profiles.a.base_url",
             2,
             "expected an http:// or https:// URL",

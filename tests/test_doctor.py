@@ -12,6 +12,7 @@ from gptoss_cli.doctor_checks import (
     CALL_ENDS,
     CONTENT,
     LATENCY,
+    LIMIT,
     MARKERS,
     MODELS,
     REACHABLE,
@@ -58,7 +59,7 @@ def posts(server: ScriptedServer) -> list[dict[str, Any]]:
 
 
 ALL_OK = {
-    REACHABLE: "ok", AUTH: "ok", SERVER: "ok", MODELS: "ok", TOKEN_IDS: "ok", MARKERS: "ok",
+    REACHABLE: "ok", AUTH: "ok", SERVER: "ok", MODELS: "ok", LIMIT: "ok", TOKEN_IDS: "ok", MARKERS: "ok",
     RETURN_ENDS: "ok", CALL_ENDS: "ok", CONTENT: "ok", LATENCY: "ok", SPEED: "ok",
 }  # fmt: skip
 
@@ -356,7 +357,7 @@ def test_server_down_names_the_url() -> None:
     assert check.status == "fail"
     assert f"cannot connect to {url}/v1/models" in check.detail
     assert check.fix == "start the server, or point gptoss at it with --base-url URL or GPTOSS_BASE_URL"
-    assert [c.status for c in report.checks[1:]] == ["skip"] * 10
+    assert [c.status for c in report.checks[1:]] == ["skip"] * 11
     assert report.summary().startswith(
         f"{url} cannot serve Harmony: reachable: cannot connect to {url}/v1/models"
     )

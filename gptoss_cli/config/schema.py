@@ -101,6 +101,8 @@ class ProfileConfig:
     options: dict[str, Any] = field(default_factory=dict)
     connect_timeout: float = 5.0
     read_timeout: float = 600.0
+    max_tokens: int | None = None
+    """A cap on the generation limit; None: the room left in the server's context (gptoss_cli.limits)."""
 
     def to_dict(self) -> dict[str, Any]:
         return _section_dict(self)
@@ -221,7 +223,19 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
+def _token_count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError
+    return value
+
+
+_HOST_PORT = re.compile(r"(localhost|[\w.-]+|\[[0-9a-fA-F:]+\]):\d{1,5}(/\S*)?")
+
+
 def _url(value: Any) -> str:
+    """An http(s) URL; ``host:port`` without a scheme means ``http://host:port``."""
+    if isinstance(value, str) and _HOST_PORT.fullmatch(value.strip()):
+        return "http://" + value.strip()
     if not isinstance(value, str) or not re.match(r"https?://[^\s/]+", value.strip()):
         raise ValueError
     return value.strip()
@@ -305,7 +319,9 @@ FIELDS: Mapping[str, Field] = {
     "display.stats": Field("true or false", _boolean, "print timings and token counts after each answer"),
     "display.color": Field(_one_of("color"), _choice(COLOR_CHOICES), "colour output"),
     "history.save": Field("true or false", _boolean, "save every conversation under the data dir"),
-    "profiles.*.base_url": Field("an http:// or https:// URL", _url, "server root (a trailing /v1 is fine)"),
+    "profiles.*.base_url": Field(
+        "an http:// or https:// URL (or host:port)", _url, "server root (a trailing /v1 is fine)"
+    ),
     "profiles.*.model": Field("a string", _optional_string, "model name sent to the server"),
     "profiles.*.kind": Field(_one_of("kind"), _choice(KIND_CHOICES), "server kind (auto = probe)"),
     "profiles.*.api_key_env": Field(
@@ -317,6 +333,11 @@ FIELDS: Mapping[str, Field] = {
     "profiles.*.options": Field("a table of request fields", _table, "extra fields for every request"),
     "profiles.*.connect_timeout": Field("a positive number of seconds", _seconds, "seconds to connect"),
     "profiles.*.read_timeout": Field("a positive number of seconds", _seconds, "seconds between two reads"),
+    "profiles.*.max_tokens": Field(
+        "a positive whole number",
+        _token_count,
+        "cap on tokens per answer (default: the room left in the context)",
+    ),
 }
 _ARGV = "a command: a list of strings (program and arguments), never run through a shell"
 TOOL_FIELDS: Mapping[str, Field] = {

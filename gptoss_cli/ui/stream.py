@@ -200,10 +200,8 @@ class StreamView:
         self.err.clear_indicator()
         self.out.close()
         if result.outcome == "incomplete":
-            why = {"length": "the server's token limit", "interrupted": "interrupted"}.get(
-                result.finish_reason or "", result.error or "the stream ended early"
-            )
-            self.err.write(f"gptoss: the answer was cut off ({why}); what arrived is kept\n", "33")
+            cause = result.cut_off_cause
+            self.err.write(f"gptoss: the answer was cut off by {cause}; what arrived is kept\n", "33")
         if self.options.stats:
             self.err.write(format_stats(result) + "\n", "2")
 
@@ -231,4 +229,6 @@ def format_stats(result: TurnResult) -> str:
     parts.append(f"total {t.total:.2f}s")
     if result.finish_reason:
         parts.append(f"finish {result.finish_reason}")
+    if result.limit is not None:
+        parts.append(f"limit {result.limit.describe()}")
     return " · ".join(parts)

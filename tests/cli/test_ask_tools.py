@@ -51,7 +51,7 @@ WEATHER = (
 
 
 def _prompt(server: ScriptedServer, i: int = -1) -> str:
-    return get_tokenizer().decode(server.requests[i].json()["prompt"])
+    return get_tokenizer().decode(server.posts[i].json()["prompt"])
 
 
 def _script(server: ScriptedServer, *answers: list[str]) -> list[str]:
@@ -152,7 +152,7 @@ def test_max_steps_bounds_the_loop(scripted_server: ScriptedServer, tmp_path: Pa
     result = run(["ask", "q", "--max-steps", "1", "--tools", str(_tool_file(tmp_path, WEATHER)), *args])
     assert result.code == 1
     assert "--max-steps" in result.stderr
-    assert len(scripted_server.requests) == 2
+    assert len(scripted_server.posts) == 2
 
 
 def test_a_tool_call_without_tools_is_one_line(scripted_server: ScriptedServer) -> None:

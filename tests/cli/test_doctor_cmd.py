@@ -20,7 +20,8 @@ def test_good_server_exits_zero_with_a_table(scripted_server: ScriptedServer) ->
     assert lines[0].split() == ["CHECK", "STATUS", "DETAIL"]
     rows = {line[:20].strip(): line[20:28].strip() for line in lines[1:] if line[:1] != " "}
     assert rows == {
-        "reachable": "ok", "auth": "ok", "server": "ok", "models": "ok", "token-id prompts": "ok",
+        "reachable": "ok", "auth": "ok", "server": "ok", "models": "ok", "generation limit": "ok",
+        "token-id prompts": "ok",
         "control tokens": "ok", "<|return|> ends": "ok", "<|call|> ends": "ok", "<|end|> in content": "ok",
         "llama --special": "ok", "first token": "ok", "tokens/s": "ok",
     }  # fmt: skip
