@@ -11,15 +11,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gptoss_cli.doctor_checks import CALL_ENDS, CONTENT, MARKERS, MODELS, RETURN_ENDS, SERVER, TOKEN_IDS
+from gptoss_cli.doctor_checks import (
+    CALL_ENDS,
+    CONTENT,
+    LIMIT,
+    MARKERS,
+    MODELS,
+    RETURN_ENDS,
+    SERVER,
+    TOKEN_IDS,
+)
 
 from .forcing import gptoss
-from .server import SERVED_NAME, VllmServer
+from .server import MAX_MODEL_LEN, SERVED_NAME, VllmServer
 
 
 def test_doctor_passes_the_real_vllm(vllm_server: VllmServer, tmp_path: Path) -> None:
     """Forces token ids (server replies). Proves: with the vllm profile, the real server keeps control
-    tokens, stops on <|return|> and <|call|> with them in the text, and takes token-id prompts."""
+    tokens, stops on <|return|> and <|call|> with them in the text, takes token-id prompts, and gets
+    a generation limit from the context length vLLM reports (--max-model-len), not its default of 16."""
     done = gptoss(["doctor", "--base-url", vllm_server.base_url], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr.startswith(f"gptoss doctor: {vllm_server.base_url} can serve Harmony (vLLM 0.32.0")
@@ -36,6 +46,8 @@ def test_doctor_passes_the_real_vllm(vllm_server: VllmServer, tmp_path: Path) ->
     assert checks[RETURN_ENDS]["detail"] == "generation stopped on <|return|> (<|return|> is in the text)"
     assert checks[CALL_ENDS]["detail"] == "generation stopped on <|call|> (<|call|> is in the text)"
     assert checks[TOKEN_IDS]["status"] == checks[CONTENT]["status"] == "ok"
+    assert checks[LIMIT]["status"] == "ok"
+    assert f"the server's {MAX_MODEL_LEN:,}-token context" in checks[LIMIT]["detail"]
 
 
 def test_doctor_catches_vllms_default_of_skipping_special_tokens(
