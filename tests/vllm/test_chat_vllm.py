@@ -6,13 +6,14 @@ tmux is required: without it this test fails (``.ci/run`` installs it).
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,10 @@ import pytest
 from .forcing import force, saved_conversations
 from .server import VllmServer
 from .test_cli_vllm import ANSWER
+
+PROMPT = "›"  # the REPL's input prompt
+ANSWER_LINE = "\n2 + 2 = 4.\n"
+EXIT = re.compile(r"^gptoss-exit=(\d+)$", re.MULTILINE)
 
 
 @pytest.fixture
@@ -47,15 +52,21 @@ def _capture(tmux: list[str]) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=True, timeout=20).stdout
 
 
-def _wait_for(tmux: list[str], text: str, timeout: float = 120) -> str:
+def _wait_for(tmux: list[str], what: str, seen: Callable[[str], bool], timeout: float = 120) -> str:
+    """The pane's whole text once ``seen`` accepts it; the test fails with the screen otherwise."""
     deadline = time.monotonic() + timeout
     while True:
         screen = _capture(tmux)
-        if text in screen:
+        if seen(screen):
             return screen
         if time.monotonic() > deadline:
-            pytest.fail(f"{text!r} never appeared in the terminal:\n{screen}")
+            pytest.fail(f"never saw {what} in the terminal:\n{screen}")
         time.sleep(0.1)
+
+
+def _prompt_shown(screen: str) -> bool:
+    """The REPL waits for input: its prompt is the last thing on the screen."""
+    return screen.rstrip().endswith(PROMPT)
 
 
 def _keys(tmux: list[str], *keys: str, literal: bool = False) -> None:
@@ -71,19 +82,18 @@ def test_one_chat_turn(tmux: list[str], vllm_server: VllmServer, tmp_path: Path)
     deadline = time.monotonic() + 20
     while not _capture(tmux).strip() and time.monotonic() < deadline:
         time.sleep(0.05)  # the shell's prompt: keys sent earlier would be echoed before it
-    channel = f"gptoss-done-{uuid.uuid4().hex[:8]}"
-    _keys(tmux, f"{shlex.join(command)}; echo gptoss-exit=$?; tmux wait-for -S {channel}", literal=True)
+    _keys(tmux, f"{shlex.join(command)}; echo gptoss-exit=$?", literal=True)
     _keys(tmux, "Enter")
-    _wait_for(tmux, "\n›")  # the REPL's prompt
-    time.sleep(0.5)
+    _wait_for(tmux, "the REPL's prompt", _prompt_shown)
     _keys(tmux, "What is 2+2?", literal=True)
     _keys(tmux, "Enter")
-    screen = _wait_for(tmux, "2 + 2 = 4.")
+    screen = _wait_for(
+        tmux, "the answer and the next prompt", lambda s: ANSWER_LINE in s and _prompt_shown(s)
+    )
     assert "User asks 2+2" not in screen
     _keys(tmux, "C-d")
-    subprocess.run([*tmux, "wait-for", channel], check=True, timeout=60)
-    screen = _capture(tmux)
-    assert "gptoss-exit=0\n" in screen, screen
+    screen = _wait_for(tmux, "gptoss exit", lambda s: EXIT.search(s) is not None)
+    assert EXIT.findall(screen) == ["0"], screen
     [data] = saved_conversations(tmp_path / "home")
     messages = data["messages"]
     assert isinstance(messages, list)
