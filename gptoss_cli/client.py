@@ -429,6 +429,14 @@ def get_json(
             http.close()
 
 
+def status_of(url: str, *, client: httpx.Client, timeout: float = 2.0) -> int | None:
+    """The HTTP status a GET of ``url`` answers with, or None when nothing answers (a health poll)."""
+    try:
+        return client.get(url, timeout=timeout).status_code
+    except httpx.HTTPError:
+        return None
+
+
 def list_models(
     base_url: str,
     *,

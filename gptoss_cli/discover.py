@@ -60,8 +60,8 @@ def find_server(cache_dir: Path | None, ports: Sequence[tuple[int, str]] | None 
         listed = ", ".join(f"{port} ({name})" for port, name in ports)
         raise errors.ServerError(
             f"no server found on {HOST} (ports {listed}) and no base URL is configured",
-            hint="start one (e.g. `llama-server -m gpt-oss-20b.gguf --port 8080 --special --jinja` or "
-            "`vllm serve openai/gpt-oss-20b`), or pass --base-url URL",
+            hint="start one with `gptoss serve MODEL` (a .gguf file, a checkpoint directory or a Hugging "
+            "Face repo id such as ggml-org/gpt-oss-20b-GGUF), or pass --base-url URL",
         )
     port, name, gpt = next((f for f in found if f[2]), found[0])
     chosen = Found(f"http://{HOST}:{port}", name, gpt, fresh=True)

@@ -71,7 +71,7 @@ from gptoss_cli.doctor_probes import (
     plain_prompt,
     run_probe,
 )
-from gptoss_cli.harmony import Message, Role, pieces_to_tokens
+from gptoss_cli.harmony import DEFAULT_FORM, HarmonyForm, Message, Role, pieces_to_tokens
 from gptoss_cli.harmony.tokens import CALL, RETURN
 from gptoss_cli.limits import choose_limit
 from gptoss_cli.server_detect import ServerInfo, context_length, detect_server, server_warnings
@@ -95,6 +95,8 @@ class DoctorOptions:
     api_key_env: str | None = None
     """The name of the variable the key came from (or should come from), for messages."""
     timeouts: Timeouts = DOCTOR_TIMEOUTS
+    harmony: HarmonyForm = DEFAULT_FORM
+    """The Harmony form the probes' prompts are rendered in (the one gptoss would send)."""
     max_tokens: int | None = None
     """The profile's cap on the generation limit."""
 
@@ -381,7 +383,9 @@ def _limit(run: _Run, http: HTTPClient, listing: _Listing, profile: ServerProfil
     context = profile.context_from_body(profile.build_body()) or context_length(
         run.root, profile, run.model, api_key=run.options.api_key, models=listing.models, client=http
     )
-    prompt = len(pieces_to_tokens(build_prompt(ChatSettings().prefix(), [_question()])))
+    prompt = len(
+        pieces_to_tokens(build_prompt(ChatSettings().prefix(), [_question()], form=run.options.harmony))
+    )
     try:
         limit = choose_limit(
             option=None,
@@ -434,7 +438,8 @@ def _generation(run: _Run, http: HTTPClient, info: ServerInfo, profile: ServerPr
             raise run.auth_failure(status, where, message or "refused")
         return result
 
-    plain = plain_prompt()
+    form = run.options.harmony
+    plain = plain_prompt(form)
     ids = profile.token_id_prompts
     first = probe(plain, ids=ids, max_tokens=PLAIN_MAX_TOKENS, temperature=0)
     retry = None
@@ -453,24 +458,25 @@ def _generation(run: _Run, http: HTTPClient, info: ServerInfo, profile: ServerPr
     if info.kind == "llamacpp" and _forced_checks(run, probe, kind, profile, ids=ids):
         return
     run.add(judge_markers(measured, kind, profile, None))
-    final = probe(final_prompt(), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
+    final = probe(final_prompt(form), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
     run.add(judge_stop(final, RETURN, kind, profile, forced=False, limit=NATURAL_MAX_TOKENS))
-    call = probe(call_prompt(), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
+    call = probe(call_prompt(form), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
     run.add(judge_stop(call, CALL, kind, profile, forced=False, limit=NATURAL_MAX_TOKENS))
 
 
 def _forced_checks(run: _Run, probe: Probe, kind: str, profile: ServerProfile, *, ids: bool) -> bool:
     """llama.cpp: force the completions with a token grammar. False when the server refuses grammars."""
-    ret = forced(RETURN)
-    result = probe(forced_prompt(tools=False), ids=ids, **ret.fields)
+    form = run.options.harmony
+    ret = forced(RETURN, form)
+    result = probe(forced_prompt(tools=False, form=form), ids=ids, **ret.fields)
     if result.status() == 400:
         return False  # an older llama.cpp without token-id grammars: fall back to natural probes
     run.add(judge_markers(result, kind, profile, ret))
     run.add(judge_stop(result, RETURN, kind, profile, forced=True, limit=ret.fields["max_tokens"]))
-    call = forced(CALL)
-    called = probe(forced_prompt(tools=True), ids=ids, **call.fields)
+    call = forced(CALL, form)
+    called = probe(forced_prompt(tools=True, form=form), ids=ids, **call.fields)
     run.add(judge_stop(called, CALL, kind, profile, forced=True, limit=call.fields["max_tokens"]))
     if "preserved_tokens" in profile.defaults:
-        bare = probe(forced_prompt(tools=False), ids=ids, preserved_tokens=None, **ret.fields)
+        bare = probe(forced_prompt(tools=False, form=form), ids=ids, preserved_tokens=None, **ret.fields)
         run.add(judge_special(bare))
     return True

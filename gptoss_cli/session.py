@@ -18,8 +18,10 @@ from typing import Any
 from .client import CompletionRequest, Finish, TextDelta, Timeouts, Usage, stream_completion
 from .errors import GptossError
 from .harmony import (
+    DEFAULT_FORM,
     ContentDelta,
     DeveloperContent,
+    HarmonyForm,
     HeaderEvent,
     Message,
     MessageDone,
@@ -30,6 +32,7 @@ from .harmony import (
     TextContent,
     ToolNamespaceConfig,
     completion_pieces,
+    open_message_pieces,
     pieces_to_text,
     pieces_to_tokens,
 )
@@ -54,6 +57,8 @@ class ChatSettings:
     builtin_tools: tuple[ToolNamespaceConfig, ...] = ()
     response_format: tuple[str, Mapping[str, Any], str | None] | None = None
     """Structured output: (name, JSON Schema, description)."""
+    harmony: HarmonyForm = DEFAULT_FORM
+    """Which reference library's rendering every prompt reproduces (``openai`` or ``oss``)."""
 
     def system_message(self, today: dt.date | None = None) -> Message:
         date = self.date if self.date is not None else (today or dt.date.today()).isoformat()
@@ -197,16 +202,16 @@ SessionEvent = HeaderEvent | ContentDelta | MessageDone | Notice | RawText | Tur
 
 
 def build_prompt(
-    prefix: Sequence[Message], history: Sequence[Message], *, prefill: Message | None = None
+    prefix: Sequence[Message],
+    history: Sequence[Message],
+    *,
+    prefill: Message | None = None,
+    form: HarmonyForm = DEFAULT_FORM,
 ) -> list[Piece]:
     """The prompt for the next assistant message (optionally resuming a cut-off message)."""
-    pieces = completion_pieces([*prefix, *for_prompt(history)], Role.ASSISTANT)
+    pieces = completion_pieces([*prefix, *for_prompt(history)], Role.ASSISTANT, form=form)
     if prefill is not None:
-        if prefill.recipient is not None:
-            pieces.append(f" to={prefill.recipient}")
-        if prefill.channel is not None:
-            pieces.extend([200005, prefill.channel])
-        pieces.extend([200008, prefill.text])
+        pieces.extend(open_message_pieces(prefill, form))
     return pieces
 
 
@@ -260,7 +265,8 @@ class Turn:
         progress = _Progress()
         parser = StreamParser(Role.ASSISTANT)
         if self._prefill is not None:
-            parser.feed_text(_prefill_text(self._prefill))
+            header = open_message_pieces(replace(self._prefill, content=()), self._session.settings.harmony)
+            parser.feed_text(pieces_to_text(header))
             parser.drain()
         start = time.perf_counter()
         progress.start = start
@@ -338,13 +344,6 @@ class Turn:
         self._session.record(self.result, replaces_prefill=self._prefill is not None)
 
 
-def _prefill_text(prefill: Message) -> str:
-    header = f" to={prefill.recipient}" if prefill.recipient else ""
-    if prefill.channel:
-        header += f"<|channel|>{prefill.channel}"
-    return f"{header}<|message|>"
-
-
 @dataclass
 class _Progress:
     start: float = 0.0
@@ -380,7 +379,7 @@ class Session:
         self.raw_events = False  # yield RawText (the server's text as sent) for --raw
 
     def prompt_pieces(self, *, prefill: Message | None = None) -> list[Piece]:
-        return build_prompt(self.settings.prefix(), self.history, prefill=prefill)
+        return build_prompt(self.settings.prefix(), self.history, prefill=prefill, form=self.settings.harmony)
 
     def messages(self) -> list[Message]:
         """The whole conversation as it would be saved: system, developer, history."""

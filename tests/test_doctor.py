@@ -22,7 +22,7 @@ from gptoss_cli.doctor_checks import (
     SPEED,
     TOKEN_IDS,
 )
-from gptoss_cli.doctor_probes import LITERAL, call_prompt, final_prompt, forced_prompt, plain_prompt
+from gptoss_cli.doctor_probes import LITERAL, call_prompt, final_prompt, forced, forced_prompt, plain_prompt
 from gptoss_cli.harmony.tokens import CALL, END, ENDOFTEXT, RETURN, get_tokenizer
 
 from .doctor_servers import (
@@ -86,6 +86,16 @@ def test_prefilled_probes_end_in_an_open_header() -> None:
     )
     assert "type ping = () => any;" in call_prompt().text
     assert forced_prompt(tools=False).text.endswith("<|end|><|start|>assistant")
+
+
+def test_probes_in_the_oss_form_write_the_call_header_channel_first() -> None:
+    header = "<|start|>assistant<|channel|>commentary to=functions.ping <|constrain|>json<|message|>"
+    assert call_prompt("oss").text.endswith(header)
+    assert final_prompt("oss").text == final_prompt().text  # no recipient: the forms agree
+    assert (
+        forced(CALL, "oss").text == "<|channel|>commentary to=functions.ping <|constrain|>json<|message|>{}"
+    )
+    assert forced(RETURN, "oss") == FORCED_RETURN
 
 
 def test_forced_fields_chain_ids_and_leave_one_terminator() -> None:
@@ -218,6 +228,15 @@ def test_good_vllm(scripted_server: ScriptedServer) -> None:
         assert body["model"] == "openai/gpt-oss-20b"
     assert plain["prompt"] == list(PLAIN.ids)
     assert final["prompt"] == list(final_prompt().ids) and call["prompt"] == list(call_prompt().ids)
+
+
+def test_doctor_sends_its_probes_in_the_configured_form(scripted_server: ScriptedServer) -> None:
+    vllm_good(scripted_server)
+    assert doctor(scripted_server, harmony="oss").ok
+    plain, final, call = posts(scripted_server)
+    assert plain["prompt"] == list(plain_prompt("oss").ids)
+    assert final["prompt"] == list(final_prompt("oss").ids)
+    assert call["prompt"] == list(call_prompt("oss").ids) != list(call_prompt().ids)
 
 
 def test_vllm_through_the_generic_profile_strips_special_tokens(scripted_server: ScriptedServer) -> None:

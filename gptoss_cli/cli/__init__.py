@@ -17,7 +17,8 @@ from .. import __version__
 from ..errors import GptossError
 
 _ORDER = (
-    "ask", "chat", "replay", "show", "diff", "history", "config", "doctor", "render", "parse", "completion",
+    "ask", "chat", "serve", "replay", "show", "diff", "history", "config", "doctor", "render", "parse",
+    "completion",
 )  # fmt: skip
 
 
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         harmony_cmds,
         history_cmd,
         replay_cmd,
+        serve_cmd,
         show_cmd,
     )
 

@@ -71,6 +71,7 @@ def doctor(
     """Check that a server can serve Harmony: markers, terminators, token ids, injection, speed."""
     from ..config.resolve import resolve
     from ..doctor import DoctorOptions, run_doctor
+    from ..harmony import harmony_form
 
     flags = server_flags(config, profile, base_url, model, None, api_key_env)
     settings = resolve(flags, require_key=False)  # a missing key is one of the things doctor reports
@@ -86,6 +87,7 @@ def doctor(
         profile_kind=chosen,
         api_key=settings.api_key.reveal() if settings.api_key is not None else None,
         api_key_env=_key_variable(settings),
+        harmony=harmony_form(settings.harmony),
         max_tokens=settings.profile.max_tokens,
     )
     report = run_doctor(options)

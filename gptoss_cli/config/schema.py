@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_KNOWLEDGE_CUTOFF",
     "DEFAULT_PROFILE",
     "FIELDS",
+    "HARMONY_CHOICES",
     "KIND_CHOICES",
     "OPTION_VALUE",
     "REASONING_CHOICES",
@@ -46,6 +47,8 @@ Reasoning = Literal["low", "medium", "high"]
 REASONING_CHOICES: tuple[str, ...] = ("low", "medium", "high")
 KIND_CHOICES: tuple[str, ...] = ("auto", "vllm", "sglang", "llamacpp", "ollama", "lmstudio", "openai")
 COLOR_CHOICES: tuple[str, ...] = ("auto", "always", "never")
+HARMONY_CHOICES: tuple[str, ...] = ("openai", "oss")
+"""Equal to ``gptoss_cli.harmony.HARMONY_FORMS`` (a test keeps them so)."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -62,6 +65,9 @@ class PromptConfig:
     date: str = "today"
     """``"today"``, ``"none"`` (no date in the system message) or a fixed ``YYYY-MM-DD``."""
     instructions: str = ""
+    harmony: str = "openai"
+    """Which reference's rendering every prompt follows: ``"openai"`` (openai-harmony 0.0.8) or
+    ``"oss"`` (oss-harmony 0.0.11); a profile's own ``harmony`` wins."""
 
     def conversation_start_date(self, today: dt.date | None = None) -> str | None:
         """The date for the system message: today's, the fixed one, or None for ``"none"``."""
@@ -101,6 +107,8 @@ class ProfileConfig:
     options: dict[str, Any] = field(default_factory=dict)
     connect_timeout: float = 5.0
     read_timeout: float = 600.0
+    harmony: str | None = None
+    """This server's Harmony form; None follows ``[prompt] harmony``."""
     max_tokens: int | None = None
     """A cap on the generation limit; None: the room left in the server's context (gptoss_cli.limits)."""
 
@@ -125,6 +133,8 @@ class Config:
     """``[mcp.NAME]``: MCP servers whose tools are always offered."""
     builtins: dict[str, Any] = field(default_factory=dict)
     """``[builtins]``: python, browser, python_timeout, search_command."""
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[roles.NAME]``: saved instructions, effort, options and tools, chosen with ``--role NAME``."""
 
     def profile_names(self) -> list[str]:
         """Every selectable profile: the built-in ``default`` and the file's, sorted."""
@@ -298,6 +308,7 @@ _CHOICES = {
     "kind": KIND_CHOICES,
     "color": COLOR_CHOICES,
     "approve": APPROVE_CHOICES,
+    "harmony": HARMONY_CHOICES,
 }
 
 
@@ -314,6 +325,11 @@ FIELDS: Mapping[str, Field] = {
     ),
     "prompt.date": Field('"today", "none" or a date YYYY-MM-DD', _date, "current date in the system message"),
     "prompt.instructions": Field("a string", _string, "developer instructions (the usual 'system prompt')"),
+    "prompt.harmony": Field(
+        _one_of("harmony"),
+        _choice(HARMONY_CHOICES),
+        "Harmony form of every prompt (openai-harmony or oss-harmony)",
+    ),
     "display.show_reasoning": Field("true or false", _boolean, "show the analysis channel (dim, on stderr)"),
     "display.markdown": Field("true or false", _boolean, "render the final answer as Markdown on a terminal"),
     "display.stats": Field("true or false", _boolean, "print timings and token counts after each answer"),
@@ -333,6 +349,9 @@ FIELDS: Mapping[str, Field] = {
     "profiles.*.options": Field("a table of request fields", _table, "extra fields for every request"),
     "profiles.*.connect_timeout": Field("a positive number of seconds", _seconds, "seconds to connect"),
     "profiles.*.read_timeout": Field("a positive number of seconds", _seconds, "seconds between two reads"),
+    "profiles.*.harmony": Field(
+        _one_of("harmony"), _choice(HARMONY_CHOICES), "this server's Harmony form (default: prompt.harmony)"
+    ),
     "profiles.*.max_tokens": Field(
         "a positive whole number",
         _token_count,
@@ -360,7 +379,18 @@ TOOL_FIELDS: Mapping[str, Field] = {
     "builtins.browser": Field("true or false", _boolean, "offer the built-in browser tool"),
     "builtins.python_timeout": Field("a positive number of seconds", _seconds, "seconds per python call"),
     "builtins.search_command": Field(_ARGV, _argv, "browser search: the query is its last argument"),
+    "roles.*.system": Field("a string", _string, "the model identity (system message), as /system"),
+    "roles.*.instructions": Field("a string", _string, "developer instructions (the usual 'system prompt')"),
+    "roles.*.effort": Field(_one_of("reasoning"), _choice(REASONING_CHOICES), "reasoning effort"),
+    "roles.*.options": Field("a table of request fields", _table, "request fields (over the profile's)"),
+    "roles.*.tools": Field("a list of tool file paths", _argv, "tool files to offer, as --tools"),
 }
+ROLE_SETTINGS: Mapping[str, str] = {
+    "system": "prompt.identity",
+    "instructions": "prompt.instructions",
+    "effort": "prompt.reasoning",
+}
+"""What a role's keys set (``options`` and ``tools`` are merged, not set)."""
 OPTION_VALUE = Field("a JSON-compatible value (no dates or times)", _json_value, "request field")
 SECTIONS = ("prompt", "display", "history")
 
@@ -371,7 +401,7 @@ def field_for(path: tuple[str, ...]) -> Field | None:
         return OPTION_VALUE
     if len(path) == 3 and path[0] == "profiles":
         return FIELDS.get(f"profiles.*.{path[2]}")
-    if len(path) == 3 and path[0] in ("tools", "mcp"):
+    if len(path) == 3 and path[0] in ("tools", "mcp", "roles"):
         return TOOL_FIELDS.get(f"{path[0]}.*.{path[2]}")
     if len(path) == 2 and path[0] == "builtins":
         return TOOL_FIELDS.get(".".join(path))

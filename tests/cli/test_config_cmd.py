@@ -77,7 +77,7 @@ def test_show_is_a_table_saying_where_each_value_came_from(tmp_path: Path) -> No
 
 def test_get_prints_numbers_and_tables_as_toml(tmp_path: Path) -> None:
     conf = tmp_path / "c.toml"
-    conf.write_text('[profiles.a]\nread_timeout = 30.0\n[profiles.a.options]\ntemperature = 0.5\n')
+    conf.write_text("[profiles.a]\nread_timeout = 30.0\n[profiles.a.options]\ntemperature = 0.5\n")
     assert run(["config", "get", "profiles.a.read_timeout", "--config", str(conf)]).out == "30.0\n"
     options = run(["config", "get", "profiles.a.options", "--config", str(conf)]).out
     assert options == "{ temperature = 0.5 }\n"
