@@ -10,8 +10,12 @@ import pytest
 
 from .scripted_server import ScriptedServer
 
-# The real llama-server tier is slow and needs a built binary: scripts/llama_tier/run.sh runs it.
-collect_ignore_glob = [] if os.environ.get("GPTOSS_LLAMA_TIER") else ["llama/*"]
+# The real server tiers are slow and need an install: scripts/llama_tier/run.sh and
+# scripts/vllm_tier/run.sh run them.
+collect_ignore_glob = [
+    *([] if os.environ.get("GPTOSS_LLAMA_TIER") else ["llama/*"]),
+    *([] if os.environ.get("GPTOSS_VLLM_TIER") else ["vllm/*"]),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +23,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test touches a real config, history or cache: GPTOSS_HOME is an empty (not yet created)
     temp dir, and no GPTOSS_*/OPENAI_* variable leaks in. Tests that need the path take ``home``."""
     for name in list(os.environ):
-        if name.startswith(("GPTOSS_", "OPENAI_")) and not name.startswith("GPTOSS_LLAMA"):
+        if name.startswith(("GPTOSS_", "OPENAI_")) and not name.startswith(("GPTOSS_LLAMA", "GPTOSS_VLLM")):
             monkeypatch.delenv(name)
     root = tmp_path / "home"
     monkeypatch.setenv("GPTOSS_HOME", str(root))
