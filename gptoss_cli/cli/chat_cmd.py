@@ -83,6 +83,11 @@ def chat(
     persistence = persistence_for(settings)
     if file is not None:
         session.history = history_of(persistence.load(file))
+        exchanges = sum(1 for m in session.history if m.author.role.value == "user")
+        sys.stderr.write(
+            f"gptoss: loaded {file}: {len(session.history)} messages, {exchanges} exchange(s); "
+            "your next message continues it\n"
+        )
         session.token_cache.update(persistence.loaded_tokens)
     repl = Repl(
         session,
@@ -97,6 +102,8 @@ def chat(
         tools=registry,
         approver=Approver(assume_yes=True) if yes else None,
         max_steps=max_steps,
+        roles=settings.roles,
+        config_dir=settings.config_file.parent,
     )
     from ..signals import terminate_gracefully
 

@@ -152,6 +152,8 @@ class Settings:
     """The ``--role`` in force, if any."""
     role_tools: tuple[str, ...] = ()
     """Tool files the role offers (added to ``--tools``)."""
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[roles.NAME]`` from the file (for the chat's ``/role``)."""
     key_variables: tuple[str, ...] = ()
     """Every environment variable any profile (or ``--api-key-env``) names as holding an API key:
     tools never see these (see ``tools/environment.py``)."""
@@ -230,6 +232,7 @@ def resolve(
         builtins=file.config.builtins,
         role=given.get("role"),
         role_tools=tuple(role.get("tools") or ()),
+        roles=file.config.roles,
         key_variables=_key_variables(file.config.profiles.values(), given.get("api_key_env")),
     )
 

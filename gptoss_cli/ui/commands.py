@@ -152,6 +152,64 @@ def _new(repl: Repl, args: list[str], rest: str) -> None:
     repl.say("new conversation")
 
 
+@command("clear", "/clear", "clear the screen and start a new conversation (the last one stays saved)")
+def _clear(repl: Repl, args: list[str], rest: str) -> None:
+    _new(repl, args, rest)
+    repl.clear_screen()
+
+
+@command(
+    "file", "/file PATH|URL [QUESTION]", "attach a file or page to your next message (or ask QUESTION now)"
+)
+def _file(repl: Repl, args: list[str], rest: str) -> Turn | None:
+    from ..tools.attachments import compose, read_attachment
+
+    if not args:
+        names = ", ".join(a.name for a in repl.attachments) or "none"
+        repl.say(f"attached to your next message: {names}")
+        return None
+    attachment = read_attachment(args[0], stdin_text="")
+    question = rest[len(args[0]) :].strip() if rest.startswith(args[0]) else " ".join(args[1:])
+    if question:
+        attachments, repl.attachments = [*repl.attachments, attachment], []
+        return repl.session.ask(compose(question, attachments))
+    repl.attachments.append(attachment)
+    repl.say(f"attached {attachment.name} ({len(attachment.text):,} characters) to your next message")
+    return None
+
+
+@command("role", "/role [NAME]", "list the roles, or use one (instructions, system, effort, options)")
+def _role(repl: Repl, args: list[str], rest: str) -> None:
+    roles = repl.roles
+    if not args:
+        repl.say("roles: " + (", ".join(sorted(roles)) or "none (define [roles.NAME] in the config)"))
+        return
+    role = roles.get(args[0])
+    if role is None:
+        raise UsageError(f"no role {args[0]!r}", hint=f"roles: {', '.join(sorted(roles)) or 'none'}")
+    settings = repl.session.settings
+    if "system" in role:
+        settings = replace(settings, identity=role["system"])
+    if "instructions" in role:
+        settings = replace(settings, instructions=role["instructions"])
+    if "effort" in role:
+        settings = replace(settings, reasoning=ReasoningEffort.parse(role["effort"]))
+    repl.session.settings = settings
+    if role.get("options"):
+        target = repl.session.target
+        repl.session.target = replace(target, call_options={**target.call_options, **role["options"]})
+    if role.get("tools"):
+        from ..tools.declare import load_tool_file
+        from ..tools.registry import Registry
+
+        registry = Registry()
+        for path in role["tools"]:
+            for namespace in load_tool_file(str(repl.config_dir / path)):
+                registry.add(namespace)
+        repl.use_tools(registry)
+    repl.say(f"role {args[0]}")
+
+
 @command("branch", "/branch N", "go back to after exchange N and go on from there (the rest stays saved)")
 def _branch(repl: Repl, args: list[str], rest: str) -> None:
     if len(args) != 1 or not args[0].isdigit():

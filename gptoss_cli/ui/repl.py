@@ -25,6 +25,7 @@ from ..errors import GptossError
 from ..interrupts import held
 from ..session import Session, Turn
 from ..signals import Terminated
+from ..tools.attachments import Attachment
 from ..tools.calls import Approver
 from ..tools.registry import Registry
 from . import commands
@@ -108,8 +109,16 @@ class Repl:
         tools: Registry | None = None,
         approver: Approver | None = None,
         max_steps: int = 10,
+        roles: dict[str, dict[str, Any]] | None = None,
+        config_dir: Path | None = None,
     ) -> None:
         self.session = session
+        self.roles = roles or {}
+        """``[roles.NAME]`` from the config, for ``/role``."""
+        self.config_dir = config_dir or Path.cwd()
+        """Where role tool files are relative to."""
+        self.attachments: list[Attachment] = []
+        """``/file`` attachments waiting for the next message."""
         self.tools = tools
         self.max_steps = max_steps
         self.approver = approver or Approver(ask=prompt_asker(input, output))
@@ -143,8 +152,29 @@ class Repl:
     def new_conversation(self) -> None:
         self.conversation_id += 1
 
+    def clear_screen(self) -> None:
+        """Clear the terminal (ANSI), when stdout is one."""
+        if self.stdout.isatty():
+            self.stdout.write("\x1b[2J\x1b[H")
+            self.stdout.flush()
+
+    def banner(self) -> str:
+        """What the chat talks to: model, server, effort, and how to get help."""
+        from ..urls import redact_url
+
+        target, settings = self.session.target, self.session.settings
+        model = target.model or "the server's model"
+        effort = settings.reasoning.value.lower()
+        tools = f" · {len(self.tools.namespaces)} tool namespace(s)" if self.tools else ""
+        server = f"{target.profile.title} at {redact_url(target.base_url)}"
+        return (
+            f"gptoss · {model} on {server} · reasoning {effort}{tools}\n"
+            "/help lists the commands; Ctrl-C stops an answer; Ctrl-D leaves"
+        )
+
     def run(self) -> None:
         """Read, answer, repeat until Ctrl-D or /exit."""
+        self.say(self.banner())
         while True:
             try:
                 text = self.prompt_session.prompt("› ")
@@ -163,6 +193,10 @@ class Repl:
                     if isinstance(outcome, Turn):
                         self.stream(outcome)
                 else:
+                    if self.attachments:
+                        from ..tools.attachments import compose
+
+                        text, self.attachments = compose(text, self.attachments), []
                     self.stream(self.session.ask(text))
             except GptossError as exc:
                 self.say(f"gptoss: error: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
