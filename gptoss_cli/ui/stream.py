@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -34,6 +35,9 @@ def _use_color(stream: TextIO, wanted: bool) -> bool:
     return wanted and stream.isatty() and not os.environ.get("NO_COLOR")
 
 
+_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
 class _Err:
     """stderr writer: dim reasoning, tool activity, notes, a transient thinking indicator."""
 
@@ -42,11 +46,40 @@ class _Err:
         self.color = color
         self.tty = stream.isatty()
         self._indicator = False
+        self._spinner: threading.Thread | None = None
+        self._stop_spinner = threading.Event()
+
+    def spin(self, label: str) -> None:
+        """Until :meth:`stop_spinning`: a spinner, ``label`` and the seconds waited (a terminal only)."""
+        if not self.tty or self._spinner is not None:
+            return
+        self._stop_spinner.clear()
+        started = time.monotonic()
+
+        def run() -> None:
+            frame = 0
+            while not self._stop_spinner.wait(0.1 if frame else 0.3):  # nothing for a quick answer
+                waited = time.monotonic() - started
+                self.indicator(f"{_FRAMES[frame % len(_FRAMES)]} {label} {waited:.1f}s")
+                frame += 1
+
+        self._spinner = threading.Thread(target=run, name="gptoss spinner", daemon=True)
+        self._spinner.start()
+
+    def stop_spinning(self) -> None:
+        if self._spinner is not None:
+            self._stop_spinner.set()
+            self._spinner.join()
+            self._spinner = None
+            self.clear_indicator()
 
     def style(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
 
     def clear_indicator(self) -> None:
+        if self._spinner is not None and threading.current_thread() is not self._spinner:
+            self.stop_spinning()
+            return
         if self._indicator:
             self.stream.write("\r\x1b[2K")
             self._indicator = False
@@ -122,8 +155,10 @@ class StreamView:
         self._thinking = 0
         self._last_indicator = 0.0
         self._started = False
+        self.err.spin("waiting for the server")  # stopped by the first event (a terminal only)
 
     def handle(self, event: SessionEvent | ToolResultEvent | object) -> None:
+        self.err.stop_spinning()
         if isinstance(event, ContentDelta):
             self._delta(event)
         elif isinstance(event, RawText):
@@ -139,6 +174,7 @@ class StreamView:
             self._end(event.result)
         elif isinstance(event, ToolResultEvent):
             self._tool_result(event)
+            self.err.spin("waiting for the server")  # the next request of the tool loop
 
     def _tool_result(self, event: ToolResultEvent) -> None:
         if self.options.raw:

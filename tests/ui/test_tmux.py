@@ -196,3 +196,39 @@ def test_ctrl_c_in_chat_leaves_one_copy_of_the_partial_answer(
     assert screen.count("item one") == 1, screen
     assert screen.count("word119") == 1, screen
     assert "^C" not in screen
+
+
+def test_a_slow_server_shows_a_spinner_then_only_the_answer(
+    tmux: list[str], scripted_server: ScriptedServer
+) -> None:
+    """A server that takes seconds to its first token: a spinner on stderr says gptoss is waiting
+    (issue 12), and it is gone once the answer streams."""
+    steps = llamacpp_stream(["<|channel|>final<|message|>", "The answer ", "arrived."])
+    scripted_server.script("/v1/completions", Reply.sse(steps, delay=2.5))
+    channel = f"gptoss-done-{uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-m", "gptoss_cli", "ask", "Slow?", "--base-url", scripted_server.url]
+    command += ["--kind", "llamacpp", "-n"]
+    _wait_for_prompt(tmux)
+    line = f'clear; {shlex.join(command)}; echo "gptoss-exit=$?"; tmux wait-for -S {channel}'
+    subprocess.run([*tmux, "send-keys", "-t", "t", "-l", line], check=True, timeout=20)
+    subprocess.run([*tmux, "send-keys", "-t", "t", "Enter"], check=True, timeout=20)
+    waiting = _wait_for(tmux, "waiting for the server")
+    assert re.search(r"[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for the server \d+\.\ds", waiting), waiting
+    subprocess.run([*tmux, "wait-for", channel], check=True, timeout=60)
+    screen = _capture(tmux)
+    assert "The answer arrived." in screen and "gptoss-exit=0" in screen
+    assert "waiting for the server" not in screen, screen
+
+
+def test_chat_starts_with_a_banner(tmux: list[str], scripted_server: ScriptedServer) -> None:
+    command = [sys.executable, "-m", "gptoss_cli", "chat", "--base-url", scripted_server.url]
+    command += ["--kind", "llamacpp", "-n", "-m", "gpt-oss-20b", "-r", "high"]
+    _wait_for_prompt(tmux)
+    subprocess.run(
+        [*tmux, "send-keys", "-t", "t", "-l", f"clear; {shlex.join(command)}"], check=True, timeout=20
+    )
+    subprocess.run([*tmux, "send-keys", "-t", "t", "Enter"], check=True, timeout=20)
+    screen = _wait_for(tmux, "›")
+    subprocess.run([*tmux, "send-keys", "-t", "t", "C-d"], check=True, timeout=20)
+    assert f"gptoss · gpt-oss-20b on llama.cpp at {scripted_server.url} · reasoning high" in screen
+    assert "/help lists the commands" in screen
