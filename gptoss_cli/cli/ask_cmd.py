@@ -174,8 +174,10 @@ def ask(
                 elif quiet and turn.result is not None and turn.result.final_text:
                     sys.stdout.write(turn.result.final_text.rstrip("\n") + "\n")
                 # a request that failed before any answer is not saved (nothing arrived to keep)
-                if any(m.text or m.recipient for m in _this_request(session.history)):
-                    persistence.autosave(session)
+                kept = any(m.text or m.recipient for m in _this_request(session.history))
+                saved = persistence.autosave(session) if kept else None
+                if not isinstance(exc, GptossError):
+                    sys.stderr.write(_kept_line(kept, saved) + "\n")
             if isinstance(exc, KeyboardInterrupt):
                 ignore_from_now()
             raise
@@ -210,6 +212,17 @@ def ask(
     _exit_for(result, turn)
     if schema_error is not None:
         raise schema_error
+
+
+def _kept_line(kept: bool, saved: str | None) -> str:
+    """After Ctrl-C or SIGTERM: what was kept, and where."""
+    if not kept:
+        return "gptoss: interrupted before any answer arrived; nothing to keep"
+    if saved is None:
+        return "gptoss: interrupted; the partial answer was not saved (history is off)"
+    if "/" in saved or saved.endswith(".json"):
+        return f"gptoss: interrupted; the partial answer is saved in {saved}"
+    return f"gptoss: interrupted; the partial answer is saved as {saved} (ask --cid {saved} continues it)"
 
 
 def _exit_for(result: Any, run: Any) -> None:

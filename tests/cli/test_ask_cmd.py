@@ -218,3 +218,5 @@ def test_ctrl_c_mid_stream_keeps_what_arrived(scripted_server: ScriptedServer, t
     (data,) = saved()
     assert data["gptoss"]["turns"][0]["incomplete"] is True
     assert data["messages"][-1]["content"][0]["text"] == "Half an answer"
+    cid = data["gptoss"]["id"]  # and it says what it kept, and where
+    assert f"the partial answer is saved as {cid} (ask --cid {cid} continues it)" in err.decode()
