@@ -149,4 +149,4 @@ def test_ask_at_n_forks_and_history_show_draws_the_tree(scripted_server: Scripte
     assert tree[3].startswith(f"  └─ at message 1: {branch.id}  1 turn  another first question")
     assert tree[3].endswith("← this one")
     error = run(["ask", "x", "--at", "1", *server])
-    assert error.code == 1 and "--at needs the conversation to fork" in error.stderr
+    assert error.code == 2 and "--at needs the conversation to fork" in error.stderr
