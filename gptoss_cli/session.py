@@ -33,6 +33,7 @@ from .harmony import (
     pieces_to_text,
     pieces_to_tokens,
 )
+from .harmony.answer import final_text, is_answer, unclear_messages
 from .harmony.formats import developer_message
 from .harmony.history import INCOMPLETE, for_prompt, is_incomplete, neutralize
 from .harmony.render import Piece
@@ -130,7 +131,12 @@ class TurnResult:
 
     @property
     def final_text(self) -> str:
-        return "".join(m.text for m in self.messages if m.channel == "final" and m.recipient is None)
+        return final_text(self.messages)
+
+    @property
+    def unclear_text(self) -> str:
+        """Text the parser could not tell from reasoning, in a turn with no final answer (never stdout)."""
+        return "\n".join(m.text for m in unclear_messages(self.messages))
 
     @property
     def reasoning_text(self) -> str:
@@ -266,7 +272,7 @@ class Turn:
             outcome = "incomplete"
         elif last is not None and last.recipient is not None:
             outcome = "tool_call"
-        elif any(m.channel == "final" for m in messages):
+        elif any(is_answer(m) for m in messages):
             outcome = "final"
         else:
             outcome = "no_answer"

@@ -156,6 +156,10 @@ def ask(
         sys.stdout.write((match.group(1) if match else result.final_text).rstrip("\n") + "\n")
     elif no_stream:
         sys.stdout.write(result.final_text.rstrip("\n") + "\n")
+    if quiet and not as_json and result.outcome == "no_answer" and result.unclear_text:
+        from ..ui.stream import unclear_block
+
+        sys.stderr.write(unclear_block(result.unclear_text))
     if view.options.stats and quiet:
         from ..ui.stream import format_stats
 
@@ -178,6 +182,11 @@ def _exit_for(result: Any) -> None:
             f"the answer was cut off ({result.finish_reason})",
             hint="raise max_tokens with -o max_tokens N" if result.finish_reason == "length" else None,
         )
+    if result.unclear_text:
+        raise GptossError(
+            "no clean answer: the output could not be read with certainty, so nothing went to stdout",
+            hint="the unclear text is above on stderr; --raw shows the output as the server sent it",
+        )
     raise GptossError("the model gave no final answer", hint="try --show-reasoning to see what it did")
 
 
@@ -194,6 +203,7 @@ def _result_json(session: Any, result: Any) -> dict[str, Any]:
     return {
         "final": result.final_text,
         "reasoning": result.reasoning_text,
+        "unclear": result.unclear_text,
         "tool_calls": list(session.tool_log)
         or [{"recipient": m.recipient, "arguments": m.text} for m in result.tool_calls],
         "messages": [m.to_dict() for m in _this_request(session.history)],

@@ -204,13 +204,22 @@ def _looks_like_tool(word: str) -> bool:
 
 
 def normalize_channel(raw: str) -> str | None:
-    """A garbled channel name (``commentary?``, ``--final``) as a known channel, or ``None``."""
+    """A garbled channel name as a known channel, or ``None`` when it is not clearly one.
+
+    Letters decide: ``final??`` and ``--final`` are final, ``Analysis`` is analysis,
+    ``commentary.extra`` is commentary. A name that mentions analysis anywhere is analysis
+    (``finalanalysis``): reasoning is never promoted to the answer by a guess. Anything else
+    (``fnal``, ``final_answer``) is no known channel.
+    """
     if raw in KNOWN_CHANNELS:
         return raw
     letters = re.sub(r"[^a-z]", "", raw.lower())
-    for known in KNOWN_CHANNELS:
-        if letters == known or letters.startswith(known):
-            return known
+    if "analysis" in letters:
+        return "analysis"
+    if letters == "final":
+        return "final"
+    if letters.startswith("commentary"):
+        return "commentary"
     return None
 
 
@@ -218,8 +227,8 @@ def is_clean(h: Header) -> bool:
     """Whether a strictly parsed header has nothing a careful reader would repair."""
     if h.channel is not None and h.channel not in KNOWN_CHANNELS:
         return False
-    if h.recipient is not None and ("<|" in h.recipient or not h.recipient):
-        return False
+    if h.recipient is not None and ("<|" in h.recipient or not h.recipient or h.recipient in KNOWN_CHANNELS):
+        return False  # a channel word alone is a channel with its <|channel|> lost, not a recipient
     if h.content_type is not None:
         rest = h.content_type.removeprefix(CONSTRAIN_MARK)
         if "<|" in rest or not rest:

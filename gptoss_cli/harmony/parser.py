@@ -20,7 +20,7 @@ from . import repair
 from . import tokens as T
 from .header import KNOWN_CHANNELS, RUST_WHITESPACE, Header, parse_lenient, parse_stop_in_header, parse_strict
 from .lexer import TextLexer
-from .repair import TERMINATOR_TEXT
+from .repair import TERMINATOR_TEXT, JsonEnd
 from .types import Author, Message, Role, TextContent
 
 _REPLACEMENT = "\ufffd"
@@ -78,7 +78,7 @@ class StreamParser:
         self._state = ParserState.HEADER if role is not None else ParserState.EXPECT_START
         self._header: list[str] = []
         self._implicit = False
-        self._undecided = role is not None and not strict
+        self._undecided = role is Role.ASSISTANT and not strict
         self._hdr: Header | None = None
         self._notes: list[str] = []
         self._content: list[str] = []
@@ -86,6 +86,11 @@ class StreamParser:
         self._stuck = False
         self._stripped = False
         self._sbuf = ""
+        self._sprev = ""
+        self._provisional: str | None = None
+        self._held: tuple[Message, str, str | None] | None = None
+        self._json: JsonEnd | None = None
+        self._after_call = False
         self._stray: list[str] = []
         self._last_delta: str | None = None
         self._deltas: list[str] = []
@@ -95,6 +100,8 @@ class StreamParser:
         self.messages: list[Message] = []
         self.notes: list[str] = []
         self.finished = False
+        #: whether the output so far marks reasoning (an analysis message, however it was written)
+        self.reasoning_seen = False
 
     # --- public state (the reference's StreamableParser) -----------------------------------
 
@@ -152,7 +159,9 @@ class StreamParser:
                 return
             self._text(text)
         elif state is ParserState.HEADER:
-            self._header_text(data.decode("utf-8", "surrogateescape"))
+            rest = self._header_text(data.decode("utf-8", "surrogateescape"))
+            if rest:
+                self._text(rest)
         elif self.strict:
             raise ParseError(f"Unexpected token {token} {_UNEXPECTED_START}")
         else:
@@ -199,25 +208,33 @@ class StreamParser:
     # --- lexemes ----------------------------------------------------------------------------
 
     def _text(self, text: str) -> None:
-        state = self._state
-        if state is ParserState.CONTENT:
-            if self._stripped:
-                repair.stripped_text(self, text)
+        # a lenient repair may end the message inside this text: the rest goes round again
+        while text:
+            state = self._state
+            if state is ParserState.CONTENT:
+                if self._json is not None:
+                    text = repair.json_text(self, text)
+                elif self._stripped:
+                    text = repair.stripped_text(self, text)
+                else:
+                    self._content.append(text)
+                    self._last_delta = text
+                    self._deltas.append(text)
+                    return
+            elif state is ParserState.HEADER:
+                text = self._header_text(text)
+            elif self.strict:
+                raise ParseError(f"Unexpected text {text[:40]!r} {_UNEXPECTED_START}")
+            else:
+                self._stray_text(text)
                 return
-            self._content.append(text)
-            self._last_delta = text
-            self._deltas.append(text)
-        elif state is ParserState.HEADER:
-            self._header_text(text)
-        elif self.strict:
-            raise ParseError(f"Unexpected text {text[:40]!r} {_UNEXPECTED_START}")
-        else:
-            self._stray_text(text)
 
-    def _header_text(self, text: str) -> None:
+    def _header_text(self, text: str) -> str:
+        """Header text; returns what became message content when headerless text was recognised."""
         self._header.append(text)
         if self._undecided:
-            repair.decide(self, final=False)
+            return repair.decide(self, final=False)
+        return ""
 
     def _stray_text(self, text: str) -> None:
         self._stray.append(text)
@@ -241,7 +258,17 @@ class StreamParser:
             else:
                 repair.special_in_content(self, token)
         elif state is ParserState.HEADER:
-            self._undecided = False
+            if self._undecided:
+                self._undecided = False
+                if repair.drop_after_call(self, token):
+                    return
+                if not repair.header_words(self):
+                    rest = repair.decide(self, final=True)
+                    if self._state is ParserState.CONTENT:
+                        if rest:
+                            self._text(rest)
+                        self._special(token)
+                        return
             if token == T.MESSAGE:
                 self._end_header()
             elif self.strict:
@@ -306,7 +333,26 @@ class StreamParser:
                 self._notes.append("missing <|start|>: assumed <|start|>assistant")
         self._open_message(header)
 
+    def _expect_start(self) -> None:
+        self._header = []
+        self._state = ParserState.EXPECT_START
+        self._next_role = None
+
     def _open_message(self, header: Header) -> None:
+        if not self.strict:
+            repair.settle(self, at_end=False)
+            # an assistant message on no known channel: whether it is the answer waits for the end
+            self._provisional = (
+                "doubtful"
+                if header.role is Role.ASSISTANT
+                and header.recipient is None
+                and header.channel not in KNOWN_CHANNELS
+                else None
+            )
+            self._json = JsonEnd() if header.recipient is not None else None
+            self._after_call = False
+            if header.channel == "analysis":
+                self.reasoning_seen = True
         self._next_role = None
         self._hdr = header
         self._state = ParserState.CONTENT
@@ -344,11 +390,15 @@ class StreamParser:
                 delta += _REPLACEMENT
                 del buf[: exc.end - exc.start]
             if delta:
-                self._content.append(delta)
-                self._last_delta = delta
-                self._deltas.append(delta)
+                self._deliver(delta)
             return
         buf.clear()
+        self._deliver(text)
+
+    def _deliver(self, text: str) -> None:
+        if self._json is not None or self._stripped:
+            self._text(text)  # lenient scanning of tool-call arguments or stripped output
+            return
         self._content.append(text)
         self._last_delta = text
         self._deltas.append(text)
@@ -384,8 +434,12 @@ class StreamParser:
             tuple(self._notes),
             terminator,
         )
-        self.messages.append(message)
-        self._events.append(MessageDone(len(self.messages) - 1, message, terminator))
+        kind, self._provisional = self._provisional, None
+        self._json = None
+        if kind is not None and not self.strict:
+            repair.hold(self, message, kind, terminator)
+        else:
+            self._publish(message, terminator)
         self._notes = []
         self._hdr = None
         self._content = []
@@ -395,7 +449,16 @@ class StreamParser:
         self._state = ParserState.EXPECT_START
         self._next_role = None
 
+    def _publish(self, message: Message, terminator: str | None) -> None:
+        self.messages.append(message)
+        self._events.append(MessageDone(len(self.messages) - 1, message, terminator))
+
     def _eos(self) -> None:
+        self._eos_state()
+        if not self.strict:
+            repair.settle(self, at_end=True)
+
+    def _eos_state(self) -> None:
         state = self._state
         if state is ParserState.CONTENT:
             self._finish_message(None)
@@ -403,8 +466,11 @@ class StreamParser:
             if self.strict:
                 raise ParseError("Unexpected EOS while waiting for message header to complete")
             if self._undecided:
-                repair.decide(self, final=True)
+                self._undecided = False
+                rest = repair.decide(self, final=True)
                 if self._state is ParserState.CONTENT:
+                    if rest:
+                        self._text(rest)
                     self._finish_message(None)
                     return
             if not repair.header_ended_by(self, None):
@@ -412,11 +478,9 @@ class StreamParser:
             self._state = ParserState.EXPECT_START
         elif not self.strict:
             stray = "".join(self._stray).strip(RUST_WHITESPACE)
-            if stray and not self.messages:
-                self._open_message(Header(Role.ASSISTANT, None, "final"))
-                self._notes.append("no Harmony header: the text taken as the final answer")
-                self._content.append(stray)
-                self._deltas.append(stray)
+            if stray and not self.messages and self._held is None:
+                self._stray = []
+                self._text(repair.open_headerless(self, stray))
                 self._finish_message(None)
             else:
                 repair.drop_stray(self, "text after the last message ignored")

@@ -13,8 +13,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from . import tokens as T
-from .header import KNOWN_CHANNELS, RUST_WHITESPACE, Header, parse_lenient
-from .types import Role
+from .header import RUST_WHITESPACE, Header, parse_lenient
+from .types import Message, Role
 
 if TYPE_CHECKING:
     from .parser import StreamParser
@@ -26,53 +26,91 @@ TERMINATOR_TEXT = {
     T.ENDOFTEXT: "<|endoftext|>",
 }
 
-#: Decide that headerless output is bare text after this many characters.
+#: Decide that headerless output is text, not a header, after this many characters (or a newline).
 _BARE_AFTER = 64
-_CHANNEL_WORD = re.compile(r"(analysis|commentary|final)")
-_RECIPIENT_AFTER = re.compile(r" to=(\S+?)(?=\s)")
-_RECIPIENT_BEFORE = re.compile(r" ?to=(\S+?)(analysis|commentary|final)")
-_STRIPPED_TYPE = re.compile(r" ?(json|code)(?=[^\w])")
+#: Wait at most this many characters to tell whether stripped text is a header.
+_HOLD_MAX = 256
+#: A channel word where a stripped header may start ("Analysis" capitalised too).
+_CHANNEL_AT = re.compile(r"(?i:analysis)|commentary|final")
+_GLUED_CHANNEL = re.compile(r"analysis|commentary|final")
+_NAME_CHARS = r"[\w.\-:/]"
+#: `` to=NAME``: the name stops before a channel word glued to it (``functions.fcommentary json``)
+#: or at the first character a tool name cannot hold.
+_TO = re.compile(
+    r" ?to=([A-Za-z_]" + _NAME_CHARS + r"*?)"
+    r"(?=(?:analysis|commentary|final)(?:[\s{\[<\"]|json|code|$)|[^\w.\-:/]|$)"
+)
+#: The content type between a stripped header's recipient and its arguments: ``json``,
+#: ``code``, ``code=python``, with up to 40 characters of junk before it (``<junk>json``).
+_TYPE = re.compile(r"[ \t]*[^\n{\[\"]{0,40}?(json|code(?:=\w+)?)(?!\w)[ \t]*\n?")
+#: A marker inside stripped text: ``assistant`` + header, or ``analysis`` glued to punctuation.
+_MARK = re.compile(r"assistant|(?<=[^\w\s])(?i:analysis)")
+#: Header text before the first special token that is a header, not the answer.
+_HEADERISH = re.compile(
+    r"(?:assistant)?(?:\s*(?:to=\S*|functions\.\S*|(?i:analysis)|commentary|final|json|code\S*))*\s*"
+)
 _MORE = object()  # a stripped header that needs more text to be read
 
+StrippedHeader = tuple[str | None, str | None, str | None, str]
 
-def _stripped_header(text: str, *, final: bool) -> tuple[str, str | None, str | None, str] | object | None:
-    """Read ``channel[ to=recipient][ json]`` (or `` to=recipientchannel...``) with markers stripped.
 
+def _stripped_header(text: str, *, final: bool, strong: bool) -> StrippedHeader | object | None:
+    """Read ``channel[ to=recipient][ type]`` (or `` to=recipient[channel][ type]``), markers stripped.
+
+    ``strong``: the text followed the word ``assistant`` (``assistantfinal``); a weak marker is
+    a channel word alone, which must be glued to what follows (``analysisWe``) to count.
     Returns (channel, recipient, content type, rest), ``_MORE`` when the text so far cannot
-    tell yet, or ``None`` when it is not such a header.
+    tell yet, or ``None`` when it is not such a header. ``final``: no more text will come.
     """
-    m = _CHANNEL_WORD.match(text)
-    recipient: str | None = None
+    channel: str | None = None
+    pos = 0
+    m = _CHANNEL_AT.match(text)
     if m:
-        channel, pos = m.group(1), m.end()
-        tail = text[pos:]
-        if tail.startswith(" to="):
-            r = _RECIPIENT_AFTER.match(tail)
-            if r is None:
-                return None if final else _MORE
-            recipient, pos = r.group(1), pos + r.end()
-        elif not final and " to=".startswith(tail) and tail:
-            return _MORE
-    else:
-        r = _RECIPIENT_BEFORE.match(text)
-        if r is None:
-            stripped = text.lstrip(" ")
-            if not final and (stripped.startswith("to=") or "to=".startswith(stripped)):
-                return _MORE
-            if not final and any(w.startswith(text) for w in KNOWN_CHANNELS) and text:
-                return _MORE
+        channel, pos = m.group().lower(), m.end()
+        if channel != "analysis" and m.group() != channel:
             return None
-        recipient, channel, pos = r.group(1), r.group(2), r.end()
-    content_type = None
-    if recipient is not None:
-        rest = text[pos:]
-        t = _STRIPPED_TYPE.match(rest)
-        if t:
-            content_type = "<|constrain|>json" if t.group(1) == "json" else t.group(1)
-            pos += t.end()
-        elif not final and len(rest) < 6:
+        tail = text[pos:]
+        if not tail:
+            return (channel, None, None, "") if final else _MORE
+        if len(tail) < 4 and tail[0] == " " and " to=".startswith(tail) and not final:
             return _MORE
-    return channel, recipient, content_type, text[pos:]
+        if not tail.startswith(" to="):
+            if tail[0].isalpha() and tail[0].islower():
+                return None  # "finally", "analysiss": a word, not a marker
+            if tail[0].isspace() and not strong and channel != "analysis":
+                return None  # "final answer" in prose
+            return channel, None, None, tail
+    elif not (text.startswith("to=") or text.startswith(" to=")):
+        if (
+            not final
+            and text
+            and (
+                any(w.startswith(text.lower()) for w in ("analysis", " to=", "to="))
+                or any(w.startswith(text) for w in ("commentary", "final"))
+            )
+        ):
+            return _MORE
+        return None
+    r = _TO.match(text, pos)
+    if r is None:
+        return None
+    if r.end() == len(text) and not final:
+        return _MORE
+    recipient, pos = r.group(1), r.end()
+    if channel is None:
+        c = _GLUED_CHANNEL.match(text, pos)
+        if c:
+            channel, pos = c.group(), c.end()
+    rest = text[pos:]
+    t = _TYPE.match(rest)
+    if t and (t.end() < len(rest) or final):
+        kind = t.group(1)
+        return channel, recipient, "<|constrain|>json" if kind == "json" else kind, rest[t.end() :]
+    if rest.lstrip(" \t\n")[:1] in ("{", "["):
+        return channel, recipient, None, rest.lstrip(" \t\n")
+    if not final and len(rest) < 48 and "\n" not in rest:
+        return _MORE
+    return channel, recipient, None, rest.lstrip(" ")
 
 
 def _could_be_header(head: str) -> bool:
@@ -121,9 +159,6 @@ def header_ended_by(p: StreamParser, terminator: str | None) -> bool:
         return False
     p._notes.extend(notes)
     p._notes.append("missing <|message|>: the header's remaining text taken as content")
-    if header.channel is None and header.recipient is None and header.role is Role.ASSISTANT:
-        header = Header(header.role, header.name, "final", None, header.content_type)
-        p._notes.append("no channel: treated as final")
     p._open_message(header)
     p._content.append(body)
     p._deltas.append(body)
@@ -134,66 +169,124 @@ def header_ended_by(p: StreamParser, terminator: str | None) -> bool:
 # --- headerless output: bare text or special tokens stripped by the server ---------------
 
 
-def decide(p: StreamParser, *, final: bool) -> None:
-    """First message, no special token yet: normal header, stripped markers, or bare text."""
+def decide(p: StreamParser, *, final: bool) -> str:
+    """No special token yet at a message start: a header, stripped markers, or headerless text.
+
+    Returns the text that now belongs to an opened message's content ("" while undecided).
+    """
     head = "".join(p._header).lstrip(RUST_WHITESPACE)
-    found = _stripped_header(head.removeprefix("assistant"), final=final)
+    if p._after_call:
+        head = head.lstrip(".,;:" + RUST_WHITESPACE)  # `}.analysisWe need`
+    strong = head.startswith("assistant")
+    found = _stripped_header(head[len("assistant") :] if strong else head, final=final, strong=strong)
     if found is _MORE:
-        if not final and len(head) < 256:
-            return
+        if not final and len(head) < _HOLD_MAX:
+            return ""
         found = None
     if isinstance(found, tuple):
         p._undecided = False
-        open_stripped(p, *found, first=True)
-        return
+        return open_stripped(p, *found)
     if not final and _could_be_header(head):
-        return
+        return ""
     if final or len(head) >= _BARE_AFTER or "\n" in head:
         p._undecided = False
-        p._open_message(Header(p._next_role or Role.ASSISTANT, None, "final"))
-        p._notes.append("no Harmony header: the text taken as the final answer")
-        emit_stripped(p, head)
+        return open_headerless(p, head)
+    return ""
+
+
+def header_words(p: StreamParser) -> bool:
+    """Whether undecided text that a special token ends is header words, not a message of its own.
+
+    Header words: nothing, ``assistant``, ``to=...``, a channel word, a content type. Anything
+    else at the start of the output is a message without a header, which the token ends.
+    """
+    head = "".join(p._header)
+    return not head.strip(RUST_WHITESPACE) or _HEADERISH.fullmatch(head) is not None
+
+
+def drop_after_call(p: StreamParser, token: int) -> bool:
+    """Text after a tool call's JSON arguments that a stop token ends: dropped, with a note."""
+    if not p._after_call or token not in TERMINATOR_TEXT or header_words(p):
+        return False
+    head = "".join(p._header).strip(RUST_WHITESPACE)
+    note_last(p, f"text after the tool call's JSON arguments dropped: {head[:40]!r}")
+    p._expect_start()
+    return True
+
+
+def open_headerless(p: StreamParser, text: str) -> str:
+    """Open a message for text with no Harmony header; what it is is decided when it ends."""
+    p._open_message(Header(Role.ASSISTANT))
+    p._provisional = "headerless"
+    p._notes.append("no Harmony header")
+    _start_scan(p)
+    return text
 
 
 def open_stripped(
-    p: StreamParser, channel: str, recipient: str | None, content_type: str | None, rest: str, *, first: bool
-) -> None:
-    """Open a message whose markers the server stripped (``analysis...assistantfinal...``)."""
-    role = (p._next_role or Role.ASSISTANT) if first else Role.ASSISTANT
-    p._open_message(Header(role, None, channel, recipient, content_type))
+    p: StreamParser, channel: str | None, recipient: str | None, content_type: str | None, rest: str
+) -> str:
+    """Open a message whose markers the server stripped (``analysis...assistantfinal...``).
+
+    A stripped ``final`` is held: it is the answer only if nothing but the end of output
+    follows it (reasoning may itself contain the word ``assistantfinal``).
+    """
+    held = channel == "final" and recipient is None
+    p._open_message(Header(Role.ASSISTANT, None, None if held else channel, recipient, content_type))
+    if held:
+        p._provisional = "final"
     p._notes.append("special tokens missing from the output (stripped by the server?)")
+    _start_scan(p)
+    return rest
+
+
+def _start_scan(p: StreamParser) -> None:
     p._stripped = True
     p._sbuf = ""
-    if rest:
-        stripped_text(p, rest)
+    p._sprev = ""
 
 
-def stripped_text(p: StreamParser, text: str) -> None:
+def _punct(ch: str) -> bool:
+    return bool(ch) and not ch.isalnum() and not ch.isspace() and ch != "_"
+
+
+def stripped_text(p: StreamParser, text: str) -> str:
+    """Content of a message with markers stripped: look for the next message's marker.
+
+    Returns the text after a marker (the next message's content) or "".
+    """
     buf = p._sbuf + text
+    prev = p._sprev
     pos = 0
     while True:
-        at = buf.find("assistant", pos)
-        if at < 0:
+        m = _MARK.search(prev + buf, pos + len(prev))
+        if m is None:
             break
-        found = _stripped_header(buf[at + len("assistant") :], final=False)
+        at = m.start() - len(prev)
+        strong = m.group() == "assistant"
+        after = buf[at + len("assistant") :] if strong else buf[at:]
+        found = _stripped_header(after, final=False, strong=strong)
         if found is _MORE:
-            if len(buf) - at < 256:
+            if len(buf) - at < _HOLD_MAX:
                 emit_stripped(p, buf[:at])
                 p._sbuf = buf[at:]
-                return
+                return ""
         elif isinstance(found, tuple):
             emit_stripped(p, buf[:at])
+            p._sbuf = ""
             p._finish_message(None)
-            open_stripped(p, *found, first=False)
-            return
+            return open_stripped(p, *found)
         pos = at + 1
     hold = 0
     for n in range(min(len(buf), len("assistant")), 0, -1):
-        if "assistant".startswith(buf[-n:]):
+        tail = buf[-n:]
+        before = buf[-n - 1] if n < len(buf) else prev
+        if "assistant".startswith(tail) or ("analysis".startswith(tail.lower()) and _punct(before)):
             hold = n
             break
     emit_stripped(p, buf[: len(buf) - hold])
     p._sbuf = buf[len(buf) - hold :]
+    return ""
 
 
 def emit_stripped(p: StreamParser, text: str) -> None:
@@ -201,12 +294,140 @@ def emit_stripped(p: StreamParser, text: str) -> None:
         p._content.append(text)
         p._deltas.append(text)
         p._last_delta = text
+        p._sprev = text[-1]
 
 
 def end_stripped(p: StreamParser) -> None:
     rest, p._sbuf = p._sbuf, ""
     p._stripped = False
     emit_stripped(p, rest)
+
+
+# --- tool-call arguments: they end where their JSON value ends ---------------------------
+
+
+class JsonEnd:
+    """Where a JSON object or array that arrives in pieces ends (strings and escapes respected)."""
+
+    __slots__ = ("depth", "done", "escape", "in_string", "started")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.started = False
+        self.in_string = False
+        self.escape = False
+        self.done = False
+
+    def feed(self, text: str) -> int | None:
+        """Index just past the value's end, -1 if it has not ended, None if this is not JSON."""
+        for i, ch in enumerate(text):
+            if not self.started:
+                if ch.isspace():
+                    continue
+                if ch not in "{[":
+                    return None
+                self.started = True
+                self.depth = 1
+            elif self.in_string:
+                if self.escape:
+                    self.escape = False
+                elif ch == "\\":
+                    self.escape = True
+                elif ch == '"':
+                    self.in_string = False
+            elif ch == '"':
+                self.in_string = True
+            elif ch in "{[":
+                self.depth += 1
+            elif ch in "}]":
+                self.depth -= 1
+                if self.depth == 0:
+                    self.done = True
+                    return i + 1
+        return -1
+
+
+def json_text(p: StreamParser, text: str) -> str:
+    """Content of a tool call: returns what is left once the arguments' JSON value has ended."""
+    scan = p._json
+    assert scan is not None
+    if scan.done:
+        i = len(text) - len(text.lstrip(RUST_WHITESPACE))
+        if i == len(text):
+            emit_stripped(p, text)
+            return ""
+        emit_stripped(p, text[:i])
+        p._json = None
+        p._notes.append("arguments end where their JSON value ends; the text after it starts a new message")
+        p._stripped = False
+        p._sbuf = ""
+        p._finish_message(None)
+        p._begin_header(implicit=True)
+        p._next_role = Role.ASSISTANT
+        p._undecided = True
+        p._after_call = True
+        return text[i:]
+    end = scan.feed(text)
+    if end is None:
+        p._json = None
+        return text
+    if end < 0:
+        emit_stripped(p, text)
+        return ""
+    emit_stripped(p, text[:end])
+    return text[end:]
+
+
+# --- messages whose reading waits for what follows them ----------------------------------
+
+#: A message that is not shown as the answer because the output marks reasoning and nothing
+#: tells whether this text is the answer or more reasoning.
+UNCLEAR = "unclear whether this is the answer (the output has reasoning): not shown as one"
+_READ_AS_REASONING = {
+    "headerless": "text without a header followed by more Harmony structure: read as reasoning",
+    "final": "a stripped 'final' marker followed by more output: read as reasoning",
+}
+
+
+def hold(p: StreamParser, message: Message, kind: str, terminator: str | None) -> None:
+    """A finished message whose reading depends on what follows: keep it until that is known."""
+    if kind == "headerless" and terminator == "<|end|>":
+        _done(p, _as(message, "analysis", _READ_AS_REASONING[kind]), terminator)
+    elif kind == "final" and terminator == "<|return|>":
+        _done(p, _as(message, "final", None), terminator)
+    else:
+        p._held = (message, kind, terminator)
+
+
+def settle(p: StreamParser, *, at_end: bool) -> None:
+    """Read the held message: another message follows it, or the output ended."""
+    pending = p._held
+    if pending is None:
+        return
+    p._held = None
+    message, kind, terminator = pending
+    if not at_end:
+        if kind in _READ_AS_REASONING:
+            message = _as(message, "analysis", _READ_AS_REASONING[kind])
+    elif kind == "final":
+        message = _as(message, "final", None)
+    elif any(m.channel == "final" and m.recipient is None for m in p.messages):
+        message = replace(message, notes=(*message.notes, "after the final answer: not shown"))
+    elif p.reasoning_seen:
+        message = replace(message, notes=(*message.notes, UNCLEAR))
+    else:
+        message = _as(message, "final", "taken as the final answer: nothing in the output marks reasoning")
+    _done(p, message, terminator)
+
+
+def _as(message: Message, channel: str, note: str | None) -> Message:
+    return replace(message, channel=channel, notes=(*message.notes, note) if note else message.notes)
+
+
+def _done(p: StreamParser, message: Message, terminator: str | None) -> None:
+    if message.channel == "analysis":
+        p.reasoning_seen = True
+    p._publish(message, terminator)
 
 
 # --- lenient repairs around content -----------------------------------------------------
@@ -256,7 +477,10 @@ def drop_stray(p: StreamParser, why: str) -> None:
 def note_last(p: StreamParser, note: str) -> None:
     """A repair between messages: on the parser, and on the message before it (or the next one)."""
     p.notes.append(note)
-    if p.messages:
+    if p._held is not None:
+        message, kind, terminator = p._held
+        p._held = (replace(message, notes=(*message.notes, note)), kind, terminator)
+    elif p.messages:
         last = p.messages[-1]
         p.messages[-1] = replace(last, notes=(*last.notes, note))
     else:
