@@ -245,7 +245,9 @@ class Turn:
             # runs on success, on an error, and on close() (Ctrl-C): what arrived is always recorded
             stream.close()
             if self.result is None:
-                last = progress.observe(parser.finish(), start)
+                finish = progress.finish
+                cut_off = finish is None or finish.reason == "length" or error is not None
+                last = progress.observe(parser.finish(cut_off=cut_off), start)
                 progress.messages = list(parser.messages)
                 self._record(progress, interrupted=progress.finish is None and error is None, error=error)
         yield from last

@@ -156,7 +156,7 @@ def ask(
         sys.stdout.write((match.group(1) if match else result.final_text).rstrip("\n") + "\n")
     elif no_stream:
         sys.stdout.write(result.final_text.rstrip("\n") + "\n")
-    if quiet and not as_json and result.outcome == "no_answer" and result.unclear_text:
+    if quiet and not as_json and result.outcome in ("no_answer", "incomplete") and result.unclear_text:
         from ..ui.stream import unclear_block
 
         sys.stderr.write(unclear_block(result.unclear_text))

@@ -90,7 +90,7 @@ class StreamParser:
         self._provisional: str | None = None
         self._held: tuple[Message, str, str | None] | None = None
         self._json: JsonEnd | None = None
-        self._after_call = False
+        self._runon: list[str] | None = None  # output after a tool call's arguments: dropped
         self._stray: list[str] = []
         self._last_delta: str | None = None
         self._deltas: list[str] = []
@@ -190,12 +190,17 @@ class StreamParser:
                 self._text(piece)
         return self.drain()
 
-    def finish(self) -> list[ParseEvent]:
-        """End of output (the reference's ``process_eos``); returns the last events."""
+    def finish(self, *, cut_off: bool = False) -> list[ParseEvent]:
+        """End of output (the reference's ``process_eos``); returns the last events.
+
+        ``cut_off``: the output did not end on its own (token limit, disconnect, Ctrl-C). Text
+        whose reading waited for the end is then not read as the answer: only a message on the
+        ``final`` channel is, since the lost rest could have shown the text to be reasoning.
+        """
         if self._lexer is not None:
             for piece in self._lexer.flush():
                 self._text(piece)
-        self._eos()
+        self._eos(cut_off)
         self.finished = True
         return self.drain()
 
@@ -237,9 +242,15 @@ class StreamParser:
         return ""
 
     def _stray_text(self, text: str) -> None:
+        if self._runon is not None:
+            self._runon.append(text)
+            return
         self._stray.append(text)
 
     def _special(self, token: int) -> None:
+        if self._runon is not None:
+            self._runon.append(T.SPECIAL_TEXT[token])
+            return
         state = self._state
         if state is ParserState.CONTENT:
             if self._stripped:
@@ -260,8 +271,6 @@ class StreamParser:
         elif state is ParserState.HEADER:
             if self._undecided:
                 self._undecided = False
-                if repair.drop_after_call(self, token):
-                    return
                 if not repair.header_words(self):
                     rest = repair.decide(self, final=True)
                     if self._state is ParserState.CONTENT:
@@ -285,6 +294,8 @@ class StreamParser:
 
     def _unknown(self, token: int) -> None:
         """An id outside the vocabulary: the reference cannot decode it and keeps waiting."""
+        if self._runon is not None:
+            return
         if self._state is ParserState.CONTENT:
             self._stuck = True
             self._last_delta = None
@@ -350,7 +361,6 @@ class StreamParser:
                 else None
             )
             self._json = JsonEnd() if header.recipient is not None else None
-            self._after_call = False
             if header.channel == "analysis":
                 self.reasoning_seen = True
         self._next_role = None
@@ -453,12 +463,15 @@ class StreamParser:
         self.messages.append(message)
         self._events.append(MessageDone(len(self.messages) - 1, message, terminator))
 
-    def _eos(self) -> None:
+    def _eos(self, cut_off: bool = False) -> None:
         self._eos_state()
         if not self.strict:
-            repair.settle(self, at_end=True)
+            repair.settle(self, at_end=True, cut_off=cut_off)
 
     def _eos_state(self) -> None:
+        if self._runon is not None:
+            repair.drop_runon(self)
+            return
         state = self._state
         if state is ParserState.CONTENT:
             self._finish_message(None)

@@ -38,13 +38,15 @@ _NAME_CHARS = r"[\w.\-:/]"
 #: or at the first character a tool name cannot hold.
 _TO = re.compile(
     r" ?to=([A-Za-z_]" + _NAME_CHARS + r"*?)"
-    r"(?=(?:analysis|commentary|final)(?:[\s{\[<\"]|json|code|$)|[^\w.\-:/]|$)"
+    r"(?=(?:analysis|commentary|final)(?:[\s{\[<\"]|json|code|$)|(?:json|code)[{\[\n]|[^\w.\-:/]|$)"
 )
 #: The content type between a stripped header's recipient and its arguments: ``json``,
 #: ``code``, ``code=python``, with up to 40 characters of junk before it (``<junk>json``).
-_TYPE = re.compile(r"[ \t]*[^\n{\[\"]{0,40}?(json|code(?:=\w+)?)(?!\w)[ \t]*\n?")
-#: A marker inside stripped text: ``assistant`` + header, or ``analysis`` glued to punctuation.
-_MARK = re.compile(r"assistant|(?<=[^\w\s])(?i:analysis)")
+_TYPE = re.compile(r"[ \t]*[^\n{\[\"]{0,40}?(json|code(?:=\w*)?)(?!\w)[ \t]*\n?")
+#: A marker inside stripped text: ``assistant`` + header, or a channel word glued to punctuation
+#: or a line break before it (``}.analysisWe need``, ``line.\nfinalHello``).
+_MARK = re.compile(r"assistant|(?<=[^\w ])(?:(?i:analysis)|final|commentary)")
+_WEAK_WORDS = ("analysis", "final", "commentary")
 #: Header text before the first special token that is a header, not the answer.
 _HEADERISH = re.compile(
     r"(?:assistant)?(?:\s*(?:to=\S*|functions\.\S*|(?i:analysis)|commentary|final|json|code\S*))*\s*"
@@ -54,13 +56,20 @@ _MORE = object()  # a stripped header that needs more text to be read
 StrippedHeader = tuple[str | None, str | None, str | None, str]
 
 
-def _stripped_header(text: str, *, final: bool, strong: bool) -> StrippedHeader | object | None:
+def _stripped_header(
+    text: str, *, final: bool, strong: bool, quote: str = "", start: bool = False
+) -> StrippedHeader | object | None:
     """Read ``channel[ to=recipient][ type]`` (or `` to=recipient[channel][ type]``), markers stripped.
 
     ``strong``: the text followed the word ``assistant`` (``assistantfinal``); a weak marker is
-    a channel word alone, which must be glued to what follows (``analysisWe``) to count.
-    Returns (channel, recipient, content type, rest), ``_MORE`` when the text so far cannot
-    tell yet, or ``None`` when it is not such a header. ``final``: no more text will come.
+    a channel word alone. A stripped marker is glued to the message it opens
+    (``.assistantfinalThe answer``, ``analysisWe need``): with a space after it (``assistantfinal
+    then``) or inside quotes (``"assistantfinal"``, ``quote`` is the character before it) it
+    is the reasoning talking about the format. Only ``analysis`` is read more loosely: a false
+    analysis costs nothing but hiding text. Returns (channel, recipient, content type, rest),
+    ``_MORE`` when the text so far cannot tell yet, or ``None`` when it is not such a header.
+    ``final``: no more text will come. ``start``: the text opens the output, where a weak marker
+    may be followed by any character but a lowercase letter or a space (``final{"a": 1}``).
     """
     channel: str | None = None
     pos = 0
@@ -69,16 +78,24 @@ def _stripped_header(text: str, *, final: bool, strong: bool) -> StrippedHeader 
         channel, pos = m.group().lower(), m.end()
         if channel != "analysis" and m.group() != channel:
             return None
+        while (more := _CHANNEL_AT.match(text, pos)) is not None:
+            # glued channel words (``finalanalysis``): any analysis makes it analysis
+            if more.group().lower() == "analysis":
+                channel = "analysis"
+            pos = more.end()
         tail = text[pos:]
         if not tail:
             return (channel, None, None, "") if final else _MORE
         if len(tail) < 4 and tail[0] == " " and " to=".startswith(tail) and not final:
             return _MORE
         if not tail.startswith(" to="):
-            if tail[0].isalpha() and tail[0].islower():
+            if tail[0].isalpha() and tail[0].islower() and not strong:
                 return None  # "finally", "analysiss": a word, not a marker
-            if tail[0].isspace() and not strong and channel != "analysis":
-                return None  # "final answer" in prose
+            if channel != "analysis" and (tail[0].isspace() or (quote and tail[0] == quote)):
+                return None  # "final answer", "assistantfinal then", "`assistantfinal`": prose
+            glued = tail[0].isupper() or tail[0] in "0123456789*#"
+            if not (strong or start or channel == "analysis" or glued):
+                return None  # "(final)", "final." in prose
             return channel, None, None, tail
     elif not (text.startswith("to=") or text.startswith(" to=")):
         if (
@@ -93,7 +110,7 @@ def _stripped_header(text: str, *, final: bool, strong: bool) -> StrippedHeader 
         return None
     r = _TO.match(text, pos)
     if r is None:
-        return None
+        return _MORE if not final and text[pos:].lstrip(" ") == "to=" else None
     if r.end() == len(text) and not final:
         return _MORE
     recipient, pos = r.group(1), r.end()
@@ -103,14 +120,23 @@ def _stripped_header(text: str, *, final: bool, strong: bool) -> StrippedHeader 
             channel, pos = c.group(), c.end()
     rest = text[pos:]
     t = _TYPE.match(rest)
-    if t and (t.end() < len(rest) or final):
-        kind = t.group(1)
+    if t and t.end() == len(rest) and not final:
+        return _MORE  # "code=" may go on to "code=python", "json" to "json\n"
+    if t:
+        kind = t.group(1).rstrip("=")
         return channel, recipient, "<|constrain|>json" if kind == "json" else kind, rest[t.end() :]
     if rest.lstrip(" \t\n")[:1] in ("{", "["):
         return channel, recipient, None, rest.lstrip(" \t\n")
     if not final and len(rest) < 48 and "\n" not in rest:
         return _MORE
     return channel, recipient, None, rest.lstrip(" ")
+
+
+def drop_runon(p: StreamParser) -> None:
+    """End of output after a tool call's arguments: what ran on is dropped, with a note."""
+    text = "".join(p._runon or ())
+    p._runon = None
+    note_last(p, f"output after the tool call dropped (written without its result): {text.strip()[:60]!r}")
 
 
 def _could_be_header(head: str) -> bool:
@@ -175,10 +201,10 @@ def decide(p: StreamParser, *, final: bool) -> str:
     Returns the text that now belongs to an opened message's content ("" while undecided).
     """
     head = "".join(p._header).lstrip(RUST_WHITESPACE)
-    if p._after_call:
-        head = head.lstrip(".,;:" + RUST_WHITESPACE)  # `}.analysisWe need`
     strong = head.startswith("assistant")
-    found = _stripped_header(head[len("assistant") :] if strong else head, final=final, strong=strong)
+    found = _stripped_header(
+        head[len("assistant") :] if strong else head, final=final, strong=strong, start=True
+    )
     if found is _MORE:
         if not final and len(head) < _HOLD_MAX:
             return ""
@@ -202,16 +228,6 @@ def header_words(p: StreamParser) -> bool:
     """
     head = "".join(p._header)
     return not head.strip(RUST_WHITESPACE) or _HEADERISH.fullmatch(head) is not None
-
-
-def drop_after_call(p: StreamParser, token: int) -> bool:
-    """Text after a tool call's JSON arguments that a stop token ends: dropped, with a note."""
-    if not p._after_call or token not in TERMINATOR_TEXT or header_words(p):
-        return False
-    head = "".join(p._header).strip(RUST_WHITESPACE)
-    note_last(p, f"text after the tool call's JSON arguments dropped: {head[:40]!r}")
-    p._expect_start()
-    return True
 
 
 def open_headerless(p: StreamParser, text: str) -> str:
@@ -247,7 +263,8 @@ def _start_scan(p: StreamParser) -> None:
 
 
 def _punct(ch: str) -> bool:
-    return bool(ch) and not ch.isalnum() and not ch.isspace() and ch != "_"
+    """Whether a weak marker may follow ``ch``: punctuation or a line break, not a word or a space."""
+    return bool(ch) and not ch.isalnum() and ch not in " _"
 
 
 def stripped_text(p: StreamParser, text: str) -> str:
@@ -265,7 +282,8 @@ def stripped_text(p: StreamParser, text: str) -> str:
         at = m.start() - len(prev)
         strong = m.group() == "assistant"
         after = buf[at + len("assistant") :] if strong else buf[at:]
-        found = _stripped_header(after, final=False, strong=strong)
+        before = buf[at - 1] if at > 0 else prev
+        found = _stripped_header(after, final=False, strong=strong, quote=before if before in "\"'`" else "")
         if found is _MORE:
             if len(buf) - at < _HOLD_MAX:
                 emit_stripped(p, buf[:at])
@@ -281,7 +299,8 @@ def stripped_text(p: StreamParser, text: str) -> str:
     for n in range(min(len(buf), len("assistant")), 0, -1):
         tail = buf[-n:]
         before = buf[-n - 1] if n < len(buf) else prev
-        if "assistant".startswith(tail) or ("analysis".startswith(tail.lower()) and _punct(before)):
+        weak = any(w.startswith(tail.lower() if w == "analysis" else tail) for w in _WEAK_WORDS)
+        if "assistant".startswith(tail) or (weak and _punct(before)):
             hold = n
             break
     emit_stripped(p, buf[: len(buf) - hold])
@@ -357,16 +376,12 @@ def json_text(p: StreamParser, text: str) -> str:
             emit_stripped(p, text)
             return ""
         emit_stripped(p, text[:i])
-        p._json = None
-        p._notes.append("arguments end where their JSON value ends; the text after it starts a new message")
-        p._stripped = False
-        p._sbuf = ""
+        p._notes.append("arguments end where their JSON value ends")
         p._finish_message(None)
-        p._begin_header(implicit=True)
-        p._next_role = Role.ASSISTANT
-        p._undecided = True
-        p._after_call = True
-        return text[i:]
+        # a tool call ends the turn: what follows was written without the tool's result
+        p._expect_start()
+        p._runon = [text[i:]]
+        return ""
     end = scan.feed(text)
     if end is None:
         p._json = None
@@ -383,6 +398,7 @@ def json_text(p: StreamParser, text: str) -> str:
 #: A message that is not shown as the answer because the output marks reasoning and nothing
 #: tells whether this text is the answer or more reasoning.
 UNCLEAR = "unclear whether this is the answer (the output has reasoning): not shown as one"
+CUT_OFF = "output cut off before it could be read with certainty: not shown as the answer"
 _READ_AS_REASONING = {
     "headerless": "text without a header followed by more Harmony structure: read as reasoning",
     "final": "a stripped 'final' marker followed by more output: read as reasoning",
@@ -399,8 +415,8 @@ def hold(p: StreamParser, message: Message, kind: str, terminator: str | None) -
         p._held = (message, kind, terminator)
 
 
-def settle(p: StreamParser, *, at_end: bool) -> None:
-    """Read the held message: another message follows it, or the output ended."""
+def settle(p: StreamParser, *, at_end: bool, cut_off: bool = False) -> None:
+    """Read the held message: another message follows it, or the output ended (or was cut off)."""
     pending = p._held
     if pending is None:
         return
@@ -409,10 +425,12 @@ def settle(p: StreamParser, *, at_end: bool) -> None:
     if not at_end:
         if kind in _READ_AS_REASONING:
             message = _as(message, "analysis", _READ_AS_REASONING[kind])
-    elif kind == "final":
-        message = _as(message, "final", None)
     elif any(m.channel == "final" and m.recipient is None for m in p.messages):
         message = replace(message, notes=(*message.notes, "after the final answer: not shown"))
+    elif cut_off:
+        message = replace(message, notes=(*message.notes, CUT_OFF))
+    elif kind == "final":
+        message = _as(message, "final", None)
     elif p.reasoning_seen:
         message = replace(message, notes=(*message.notes, UNCLEAR))
     else:

@@ -220,7 +220,7 @@ class StreamView:
                 result.finish_reason or "", result.error or "the stream ended early"
             )
             self.err.write(f"gptoss: the answer was cut off ({why}); what arrived is kept\n", "33")
-        elif result.outcome == "no_answer" and result.unclear_text and not self.options.raw:
+        if result.outcome in ("no_answer", "incomplete") and result.unclear_text and not self.options.raw:
             self.err.write(unclear_block(result.unclear_text), "33")
         if self.options.stats:
             self.err.write(format_stats(result) + "\n", "2")
