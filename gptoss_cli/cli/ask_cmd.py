@@ -151,10 +151,10 @@ def ask(
             data["parsed"] = parsed
             data["schema_error"] = str(schema_error) if schema_error else None
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-    elif extract:
+    elif extract and result.final_text:
         match = _CODE_BLOCK.search(result.final_text)
         sys.stdout.write((match.group(1) if match else result.final_text).rstrip("\n") + "\n")
-    elif no_stream:
+    elif no_stream and result.final_text:
         sys.stdout.write(result.final_text.rstrip("\n") + "\n")
     if quiet and not as_json and result.outcome in ("no_answer", "incomplete") and result.unclear_text:
         from ..ui.stream import unclear_block

@@ -193,6 +193,7 @@ def parse_stop_in_header(header: str, role: Role) -> tuple[Header, str]:
 
 # --- lenient ---------------------------------------------------------------------------------
 
+_GLUED_CHANNEL = re.compile(r"(?:(?i:analysis)|commentary|final)+")
 _LEX = re.compile(r"<\|[A-Za-z0-9_]*\|>|[^\s<]+|<")
 _NAME = re.compile(r"^[A-Za-z_][\w.\-:/]*$")
 _CONTENT_TYPES = ("json", "code", "text", "markdown")
@@ -262,6 +263,13 @@ def _scan(header: str, role_hint: Role | None, *, prefix_only: bool) -> tuple[_S
         nxt = tokens[i + 1][0] if i + 1 < len(tokens) else None
         nxt_is_value = nxt is not None and not nxt.startswith("<|")
         if tok == CHANNEL_MARK:
+            glued = _GLUED_CHANNEL.match(nxt) if prefix_only and nxt_is_value and nxt is not None else None
+            if glued is not None and nxt is not None and glued.end() < len(nxt):
+                # no <|message|>: the body is glued to the channel name (``<|channel|>finalHello``)
+                s.channels.append(glued.group())
+                notes.append(f"body glued to the channel name {glued.group()!r}")
+                s.end = tokens[i + 1][1] + glued.end()
+                break
             if nxt_is_value and nxt is not None:
                 s.channels.append(nxt)
                 i += 1
@@ -335,6 +343,15 @@ def parse_lenient(
                 notes.append(f"channel {raw!r} read as {known!r}")
             channel = known
             break
+    if channel is None:
+        # a channel word elsewhere in the header (``<|channel|>@ analysis``)
+        for word in s.words:
+            known = normalize_channel(word) if _GLUED_CHANNEL.search(word.lower()) else None
+            if known is not None:
+                channel = known
+                s.words.remove(word)
+                notes.append(f"channel {known!r} read from the header word {word!r}")
+                break
     if channel is None and s.channels:
         channel = s.channels[0]
         notes.append(f"unknown channel {channel!r}")

@@ -254,7 +254,7 @@ class StreamParser:
         state = self._state
         if state is ParserState.CONTENT:
             if self._stripped:
-                repair.end_stripped(self)
+                repair.stripped_before_special(self)
             if token in T.STOP_TOKENS:
                 self._finish_message(TERMINATOR_TEXT[token])
             elif self._stuck:

@@ -316,6 +316,27 @@ def emit_stripped(p: StreamParser, text: str) -> None:
         p._sprev = text[-1]
 
 
+def stripped_before_special(p: StreamParser) -> None:
+    """A special token ends stripped text: a marker held at its end (``...assistantfinal``) is
+    complete, and opens its message (``<|message|>`` after it is then a header's end)."""
+    held = p._sbuf
+    strong = held.startswith("assistant")
+    found = None
+    if held:  # the held text starts where a marker may: "assistant..." or a glued channel word
+        quote = p._sprev if p._sprev in "\"'`" else ""
+        found = _stripped_header(
+            held[len("assistant") :] if strong else held, final=True, strong=strong, quote=quote
+        )
+    if not isinstance(found, tuple):
+        end_stripped(p)
+        return
+    p._sbuf = ""
+    p._finish_message(None)
+    rest = open_stripped(p, *found)
+    if rest:
+        p._text(rest)
+
+
 def end_stripped(p: StreamParser) -> None:
     rest, p._sbuf = p._sbuf, ""
     p._stripped = False
