@@ -228,8 +228,13 @@ def is_clean(h: Header) -> bool:
     """Whether a strictly parsed header has nothing a careful reader would repair."""
     if h.channel is not None and h.channel not in KNOWN_CHANNELS:
         return False
-    if h.recipient is not None and ("<|" in h.recipient or not h.recipient or h.recipient in KNOWN_CHANNELS):
-        return False  # a channel word alone is a channel with its <|channel|> lost, not a recipient
+    if h.recipient is not None and (
+        "<|" in h.recipient
+        or not h.recipient
+        or h.recipient in KNOWN_CHANNELS
+        or h.recipient in _CONTENT_TYPES
+    ):
+        return False  # a channel word or a content type alone is not a recipient
     if h.content_type is not None:
         rest = h.content_type.removeprefix(CONSTRAIN_MARK)
         if "<|" in rest or not rest:
@@ -364,6 +369,17 @@ def parse_lenient(
     else:
         if recipient is None and words and _looks_like_tool(words[0]):
             recipient = words.pop(0)
+        elif (
+            s.recipient is not None
+            and content_type is not None
+            and content_type.startswith(CONSTRAIN_MARK)
+            and words
+            and all(_NAME.match(w) for w in words)
+        ):
+            # a tool name with a space (LM Studio's "Web Search"): the words up to <|constrain|>
+            recipient = " ".join([s.recipient, *words])
+            notes.append(f"recipient with spaces: {recipient!r}")
+            words = []
         if content_type is None and words and _NAME.match(words[-1]):
             content_type = words.pop()
         if words:

@@ -263,6 +263,19 @@ CASES = [
         ],
         "tool_call",
     ),
+    # a tool name with a space; a content type alone is no recipient (from real outputs)
+    Case(
+        "recipient-with-a-space",
+        '<|channel|>commentary to=functions.Web Search <|constrain|>json<|message|>{"q": 1}<|call|>',
+        [("commentary", "functions.Web Search", '{"q": 1}')],
+        "tool_call",
+    ),
+    Case(
+        "content-type-alone-is-no-recipient",
+        'analysisSECRET to=functions.f<|channel|>commentary json<|message|>{"a": 1}',
+        [("analysis", None, "SECRET to=functions.f"), ("commentary", None, '{"a": 1}')],
+        "no_answer",
+    ),
     # both header forms of a tool call (openai-harmony's and the oss-harmony fork's)
     Case(
         "call-recipient-first",
