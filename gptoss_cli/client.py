@@ -165,13 +165,25 @@ class ModelInfo:
 
     id: str
     owned_by: str | None = None
+    context_length: int | None = None
+    """``max_model_len`` where the server lists it (vLLM, SGLang)."""
 
 
 # ------------------------------------------------------------------------------------------------ URLs
 
 
 def normalize_base_url(base_url: str) -> str:
-    """``http://h:8000/v1/`` -> ``http://h:8000``: the server root the endpoint paths hang from."""
+    """``http://h:8000/v1/`` -> ``http://h:8000``: the server root the endpoint paths hang from.
+
+    A URL with a query string or fragment is refused: endpoint paths are appended to the root, so a
+    ``?key=...`` would end up in the middle of every request's URL.
+    """
+    if "?" in base_url or "#" in base_url:
+        raise errors.UsageError(
+            f"the base URL {redact_url(base_url)} has a query string or fragment; gptoss appends "
+            "endpoint paths to it",
+            hint="give the server's root (e.g. http://127.0.0.1:8000/v1) and the key with --api-key-env",
+        )
     url = base_url.strip().rstrip("/")
     if url.endswith("/v1"):
         url = url[:-3]
@@ -417,6 +429,14 @@ def get_json(
             http.close()
 
 
+def status_of(url: str, *, client: httpx.Client, timeout: float = 2.0) -> int | None:
+    """The HTTP status a GET of ``url`` answers with, or None when nothing answers (a health poll)."""
+    try:
+        return client.get(url, timeout=timeout).status_code
+    except httpx.HTTPError:
+        return None
+
+
 def list_models(
     base_url: str,
     *,
@@ -438,5 +458,8 @@ def parse_models(answer: JSONResponse) -> list[ModelInfo]:
     for entry in data:
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             owner = entry.get("owned_by")
-            models.append(ModelInfo(entry["id"], owner if isinstance(owner, str) else None))
+            length = entry.get("max_model_len")
+            if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+                length = None
+            models.append(ModelInfo(entry["id"], owner if isinstance(owner, str) else None, length))
     return models

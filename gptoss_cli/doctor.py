@@ -7,6 +7,9 @@
 3. **server**: kind and version, probed fresh (``server_detect.detect_server``); the profile used is
    the detected kind or ``--kind``. Ollama through ``/v1/completions`` fails here.
 4. **models**: the model to use: ``--model`` (which must be served) or the only one served.
+4b. **generation limit**: the ``max_tokens`` gptoss would send with a first question (the room left in
+   the context the server reports, capped by the profile's ``max_tokens``); it fails when an answer of
+   :data:`WHOLE_ANSWER` tokens would be cut, and warns when the server does not report its context.
 5. the completion probes of :mod:`gptoss_cli.doctor_probes`, judged by :mod:`gptoss_cli.doctor_checks`:
    token-id prompts accepted; control tokens in the output; ``<|return|>`` and ``<|call|>`` end
    generation (and can be told apart); the literal ``<|end|>`` in user text cannot become the control
@@ -35,9 +38,11 @@ from gptoss_cli.client import (
     make_client,
     normalize_base_url,
     parse_models,
+    redact_url,
 )
 from gptoss_cli.doctor_checks import (
     AUTH,
+    LIMIT,
     MARKERS,
     MODELS,
     OPTIONAL,
@@ -66,9 +71,12 @@ from gptoss_cli.doctor_probes import (
     plain_prompt,
     run_probe,
 )
+from gptoss_cli.harmony import DEFAULT_FORM, HarmonyForm, Message, Role, pieces_to_tokens
 from gptoss_cli.harmony.tokens import CALL, RETURN
-from gptoss_cli.server_detect import ServerInfo, detect_server, server_warnings
+from gptoss_cli.limits import choose_limit
+from gptoss_cli.server_detect import ServerInfo, context_length, detect_server, server_warnings
 from gptoss_cli.servers import PROFILES, ServerProfile, get_profile
+from gptoss_cli.session import ChatSettings, build_prompt
 
 __all__ = ["DOCTOR_TIMEOUTS", "Check", "DoctorOptions", "DoctorReport", "Status", "run_doctor"]
 
@@ -87,6 +95,10 @@ class DoctorOptions:
     api_key_env: str | None = None
     """The name of the variable the key came from (or should come from), for messages."""
     timeouts: Timeouts = DOCTOR_TIMEOUTS
+    harmony: HarmonyForm = DEFAULT_FORM
+    """The Harmony form the probes' prompts are rendered in (the one gptoss would send)."""
+    max_tokens: int | None = None
+    """The profile's cap on the generation limit."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +192,8 @@ class _Run:
     def __init__(self, options: DoctorOptions) -> None:
         self.options = options
         self.root = normalize_base_url(options.base_url)
+        self.shown = redact_url(self.root).removesuffix("/") if not self.root.endswith("/") else self.root
+        """The root as printed: without credentials (a URL may carry ``user:secret@``)."""
         self.checks: dict[str, Check] = {}
         self.info: ServerInfo | None = None
         self.profile: ServerProfile | None = None
@@ -196,7 +210,7 @@ class _Run:
     def report(self) -> DoctorReport:
         info = self.info
         return DoctorReport(
-            base_url=self.root,
+            base_url=self.shown,
             checks=tuple(self.checks[name] for name in ORDER if name in self.checks),
             kind=info.kind if info is not None else None,
             version=info.version if info is not None else None,
@@ -227,6 +241,7 @@ def _diagnose(run: _Run, http: HTTPClient) -> None:
     listing = _reachable(run, http)
     info, profile = _server(run, http)
     _models(run, http, listing)
+    _limit(run, http, listing, profile)
     _generation(run, http, info, profile)
 
 
@@ -245,19 +260,19 @@ def _reachable(run: _Run, http: HTTPClient) -> _Listing:
     except (errors.ConnectError, errors.TimeoutError) as exc:
         fix = "start the server, or point gptoss at it with --base-url URL or GPTOSS_BASE_URL"
         run.add(Check(REACHABLE, "fail", str(exc), fix))
-        raise _Stop(f"{run.root} is not reachable") from exc
+        raise _Stop(f"{run.shown} is not reachable") from exc
     except errors.HTTPStatusError as exc:
-        run.add(Check(REACHABLE, "ok", f"{run.root} answers (HTTP {exc.status} for GET /v1/models)"))
+        run.add(Check(REACHABLE, "ok", f"{run.shown} answers (HTTP {exc.status} for GET /v1/models)"))
         if exc.status in (401, 403):
             raise run.auth_failure(exc.status, url, exc.server_message or "refused") from exc
         _auth_ok(run)
         return _Listing(None, f"GET /v1/models answered HTTP {exc.status}")
     except errors.TransportError as exc:
-        run.add(Check(REACHABLE, "ok", f"{run.root} answers"))
+        run.add(Check(REACHABLE, "ok", f"{run.shown} answers"))
         _auth_ok(run)
         return _Listing(None, str(exc))
     elapsed = (time.perf_counter() - start) * 1000
-    run.add(Check(REACHABLE, "ok", f"{url} answered in {elapsed:.0f} ms"))
+    run.add(Check(REACHABLE, "ok", f"{redact_url(url)} answered in {elapsed:.0f} ms"))
     _auth_ok(run)
     try:
         return _Listing(parse_models(answer))
@@ -357,6 +372,52 @@ def _models(run: _Run, http: HTTPClient, listing: _Listing) -> None:
     run.add(Check(MODELS, "ok", f"using {run.model!r}" + (f" (served: {shown})" if len(names) > 1 else "")))
 
 
+# ------------------------------------------------------------------------------------- generation limit
+
+WHOLE_ANSWER = 200
+"""An answer of this many tokens must fit under the limit gptoss would send, or the check fails."""
+
+
+def _limit(run: _Run, http: HTTPClient, listing: _Listing, profile: ServerProfile) -> None:
+    """The generation limit gptoss sends with a first question, and whether an answer fits under it."""
+    context = profile.context_from_body(profile.build_body()) or context_length(
+        run.root, profile, run.model, api_key=run.options.api_key, models=listing.models, client=http
+    )
+    prompt = len(
+        pieces_to_tokens(build_prompt(ChatSettings().prefix(), [_question()], form=run.options.harmony))
+    )
+    try:
+        limit = choose_limit(
+            option=None,
+            config=run.options.max_tokens,
+            context_length=context,
+            prompt_tokens=prompt,
+            context_fix=profile.context_fix,
+        )
+    except errors.ContextFullError as exc:
+        run.add(Check(LIMIT, "fail", f"a first question: {exc}", exc.hint))
+        return
+    default = profile.default_max_tokens
+    without = (
+        f"; without a limit {profile.title} would stop after {default} tokens"
+        if default is not None and profile.kind != "openai"
+        else ""
+    )
+    detail = f"max_tokens {limit.describe()} for a first question{without}"
+    if limit.tokens < WHOLE_ANSWER:
+        fix = limit.raise_hint()
+        run.add(Check(LIMIT, "fail", f"{detail}: a {WHOLE_ANSWER}-token answer would be cut", fix))
+    elif limit.source == "fallback":
+        fix = "set max_tokens in the profile to what the server allows"
+        run.add(Check(LIMIT, "warn", detail, fix))
+    else:
+        run.add(Check(LIMIT, "ok", detail))
+
+
+def _question() -> Message:
+    return Message.from_role_and_content(Role.USER, "What is the capital of France?")
+
+
 # ------------------------------------------------------------------------------------------ completions
 
 
@@ -377,7 +438,8 @@ def _generation(run: _Run, http: HTTPClient, info: ServerInfo, profile: ServerPr
             raise run.auth_failure(status, where, message or "refused")
         return result
 
-    plain = plain_prompt()
+    form = run.options.harmony
+    plain = plain_prompt(form)
     ids = profile.token_id_prompts
     first = probe(plain, ids=ids, max_tokens=PLAIN_MAX_TOKENS, temperature=0)
     retry = None
@@ -396,24 +458,25 @@ def _generation(run: _Run, http: HTTPClient, info: ServerInfo, profile: ServerPr
     if info.kind == "llamacpp" and _forced_checks(run, probe, kind, profile, ids=ids):
         return
     run.add(judge_markers(measured, kind, profile, None))
-    final = probe(final_prompt(), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
+    final = probe(final_prompt(form), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
     run.add(judge_stop(final, RETURN, kind, profile, forced=False, limit=NATURAL_MAX_TOKENS))
-    call = probe(call_prompt(), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
+    call = probe(call_prompt(form), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
     run.add(judge_stop(call, CALL, kind, profile, forced=False, limit=NATURAL_MAX_TOKENS))
 
 
 def _forced_checks(run: _Run, probe: Probe, kind: str, profile: ServerProfile, *, ids: bool) -> bool:
     """llama.cpp: force the completions with a token grammar. False when the server refuses grammars."""
-    ret = forced(RETURN)
-    result = probe(forced_prompt(tools=False), ids=ids, **ret.fields)
+    form = run.options.harmony
+    ret = forced(RETURN, form)
+    result = probe(forced_prompt(tools=False, form=form), ids=ids, **ret.fields)
     if result.status() == 400:
         return False  # an older llama.cpp without token-id grammars: fall back to natural probes
     run.add(judge_markers(result, kind, profile, ret))
     run.add(judge_stop(result, RETURN, kind, profile, forced=True, limit=ret.fields["max_tokens"]))
-    call = forced(CALL)
-    called = probe(forced_prompt(tools=True), ids=ids, **call.fields)
+    call = forced(CALL, form)
+    called = probe(forced_prompt(tools=True, form=form), ids=ids, **call.fields)
     run.add(judge_stop(called, CALL, kind, profile, forced=True, limit=call.fields["max_tokens"]))
     if "preserved_tokens" in profile.defaults:
-        bare = probe(forced_prompt(tools=False), ids=ids, preserved_tokens=None, **ret.fields)
+        bare = probe(forced_prompt(tools=False, form=form), ids=ids, preserved_tokens=None, **ret.fields)
         run.add(judge_special(bare))
     return True

@@ -21,6 +21,7 @@ REACHABLE = "reachable"
 AUTH = "auth"
 SERVER = "server"
 MODELS = "models"
+LIMIT = "generation limit"
 TOKEN_IDS = "token-id prompts"
 MARKERS = "control tokens"
 RETURN_ENDS = "<|return|> ends"
@@ -31,7 +32,7 @@ LATENCY = "first token"
 SPEED = "tokens/s"
 #: Every check in report order; ``SPECIAL`` appears only for llama.cpp with the llamacpp profile.
 ORDER = (
-    REACHABLE, AUTH, SERVER, MODELS, TOKEN_IDS, MARKERS, RETURN_ENDS, CALL_ENDS, CONTENT, SPECIAL,
+    REACHABLE, AUTH, SERVER, MODELS, LIMIT, TOKEN_IDS, MARKERS, RETURN_ENDS, CALL_ENDS, CONTENT, SPECIAL,
     LATENCY, SPEED,
 )  # fmt: skip
 OPTIONAL = frozenset({SPECIAL})

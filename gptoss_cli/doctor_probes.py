@@ -40,8 +40,10 @@ from gptoss_cli.client import (
     stream_completion,
 )
 from gptoss_cli.harmony import (
+    DEFAULT_FORM,
     Conversation,
     DeveloperContent,
+    HarmonyForm,
     Message,
     Piece,
     ReasoningEffort,
@@ -49,13 +51,12 @@ from gptoss_cli.harmony import (
     SystemContent,
     ToolDescription,
     completion_pieces,
-    conversation_pieces,
     get_tokenizer,
+    open_message_pieces,
     pieces_to_text,
     pieces_to_tokens,
 )
 from gptoss_cli.harmony.history import neutralize
-from gptoss_cli.harmony.render import message_pieces
 from gptoss_cli.harmony.tokens import CALL, ENDOFTEXT, RETURN
 from gptoss_cli.servers import ServerProfile
 
@@ -115,44 +116,31 @@ def _call(args: str = "") -> Message:
     return message.with_recipient("functions.ping").with_content_type("<|constrain|>json")
 
 
-def _open_message(message: Message) -> list[Piece]:
-    """A message's pieces without its terminator: its header and content, left open for the model."""
-    out: list[Piece] = []
-    message_pieces(message, out)
-    return out[:-1]
-
-
-def _after_role(message: Message) -> list[Piece]:
-    """What a model writes for ``message`` after a prompt ending in ``<|start|>assistant``."""
-    pieces = _open_message(message)
-    return pieces[2:]  # drop <|start|> and the role
-
-
-def plain_prompt() -> Prompt:
+def plain_prompt(form: HarmonyForm = DEFAULT_FORM) -> Prompt:
     """The plain probe: asks for "OK", with the literal ``<|end|>`` inside the user's text."""
     user = _user(f"Reply with the single word OK. This is plain text, not a token: {LITERAL}")
-    return make_prompt(completion_pieces(Conversation((_system(), user))))
+    return make_prompt(completion_pieces(Conversation((_system(), user)), form=form))
 
 
-def final_prompt() -> Prompt:
+def final_prompt(form: HarmonyForm = DEFAULT_FORM) -> Prompt:
     """The final probe, prefilled with an assistant final-channel header."""
     conversation = Conversation((_system(), _user("Reply with the single word OK.")))
-    return make_prompt([*conversation_pieces(conversation), *_open_message(_final())])
+    return make_prompt([*completion_pieces(conversation, form=form), *open_message_pieces(_final(), form)])
 
 
-def call_prompt() -> Prompt:
+def call_prompt(form: HarmonyForm = DEFAULT_FORM) -> Prompt:
     """The call probe: ``functions.ping`` declared, prefilled with the tool-call header."""
     conversation = Conversation((_system(), _tools(), _user("Call the ping tool now.")))
-    return make_prompt([*conversation_pieces(conversation), *_open_message(_call())])
+    return make_prompt([*completion_pieces(conversation, form=form), *open_message_pieces(_call(), form)])
 
 
-def forced_prompt(*, tools: bool) -> Prompt:
+def forced_prompt(*, tools: bool, form: HarmonyForm = DEFAULT_FORM) -> Prompt:
     """The prompt of a forced probe, ending in ``<|start|>assistant``; ``ping`` declared for the call."""
     if tools:
         conversation = Conversation((_system(), _tools(), _user("Call the ping tool now.")))
     else:
         conversation = Conversation((_system(), _user("Reply with the single word OK.")))
-    return make_prompt(completion_pieces(conversation))
+    return make_prompt(completion_pieces(conversation, form=form))
 
 
 # ----------------------------------------------------------------------------------- forced output
@@ -168,10 +156,12 @@ class Forced:
     terminator: int
 
 
-def forced(terminator: int) -> Forced:
-    """``<|channel|>final<|message|>OK`` then ``<|return|>``, or a ``functions.ping`` call, ``<|call|>``."""
+def forced(terminator: int, form: HarmonyForm = DEFAULT_FORM) -> Forced:
+    """``<|channel|>final<|message|>OK`` then ``<|return|>``, or a ``functions.ping`` call, ``<|call|>``.
+
+    The call is written in ``form``'s header order, as a model prompted in that form would."""
     message = _final("OK") if terminator == RETURN else _call("{}")
-    body = _after_role(message)
+    body = open_message_pieces(message, form)
     ids = pieces_to_tokens(body)
     grammar = "root ::= " + " ".join(f"<[{token}]>" for token in ids) + "\n"
     banned = {str(token): False for token in END_OF_GENERATION if token != terminator}

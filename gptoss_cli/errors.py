@@ -14,6 +14,7 @@
     │   ├── StreamError              the stream broke: error event, disconnect, no [DONE]
     │   └── ProtocolError            the server answered, but not in a shape we can read
     ├── ServerError                  a server that cannot serve Harmony as configured
+    │   └── ContextFullError         the prompt leaves no room in the server's context for an answer
     ├── ConfigError                  config file/flags/environment are wrong (file, line, key)
     ├── StoreError                   conversation files and history (path)
     ├── ToolError                    declaring tools (tool *execution* failures go to the model)
@@ -97,6 +98,10 @@ class ProtocolError(TransportError):
 
 class ServerError(GptossError):
     """A server that cannot serve Harmony as configured (carries the fix)."""
+
+
+class ContextFullError(ServerError):
+    """The prompt fills the server's context: no room is left for an answer."""
 
 
 class ConfigError(GptossError):

@@ -187,7 +187,7 @@ def dry_run_prompts(spec: RunSpec) -> list[str]:
     prompts = []
     for i, message in enumerate(history):
         if message.role is Role.USER:
-            prompts.append(pieces_to_text(build_prompt(prefix, history[: i + 1])))
+            prompts.append(pieces_to_text(build_prompt(prefix, history[: i + 1], form=spec.settings.harmony)))
     return prompts
 
 

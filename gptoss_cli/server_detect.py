@@ -30,12 +30,13 @@ from gptoss_cli.client import (
     PROBE_TIMEOUTS,
     HTTPClient,
     JSONResponse,
+    ModelInfo,
     Timeouts,
     get_json,
     make_client,
     normalize_base_url,
 )
-from gptoss_cli.servers import SERVER_KINDS
+from gptoss_cli.servers import SERVER_KINDS, ServerProfile
 
 CACHE_FILE = "servers.json"
 CACHE_MAX_AGE = 24 * 3600.0
@@ -287,3 +288,43 @@ def _version_tuple(version: str) -> tuple[int, ...]:
             break
         parts.append(int(digits))
     return tuple(parts)
+
+
+# -------------------------------------------------------------------------------------- context length
+
+
+def context_length(
+    base_url: str,
+    profile: ServerProfile,
+    model: str | None,
+    *,
+    api_key: str | None = None,
+    models: list[ModelInfo] | None = None,
+    timeouts: Timeouts = PROBE_TIMEOUTS,
+    client: HTTPClient | None = None,
+) -> int | None:
+    """The server's context length as it reports it (``profile.context``), or None when it does not say.
+
+    ``models`` is a ``/v1/models`` listing already fetched (vLLM and SGLang read it from there). A
+    server that does not answer the probe is not an error here: the request itself will say more.
+    """
+    for source in profile.context:
+        if source.path == "/v1/models" and models is not None:
+            chosen = [m for m in models if m.id == model] if model is not None else models
+            if len(chosen) == 1 and chosen[0].context_length is not None:
+                return chosen[0].context_length
+            continue
+        answer = _try_context(normalize_base_url(base_url) + source.path, api_key, timeouts, client)
+        length = source.read(answer.data, model) if answer is not None else None
+        if length is not None:
+            return length
+    return None
+
+
+def _try_context(
+    url: str, api_key: str | None, timeouts: Timeouts, client: HTTPClient | None
+) -> JSONResponse | None:
+    try:
+        return get_json(url, api_key=api_key, timeouts=timeouts, client=client)
+    except errors.TransportError:
+        return None

@@ -14,7 +14,7 @@ Detection by probing lives in :mod:`gptoss_cli.server_detect`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
@@ -40,6 +40,76 @@ OLLAMA_TOP_LEVEL = frozenset(
     | {"images", "options", "think", "truncate", "shift", "logprobs", "top_logprobs"}
 )
 _OLLAMA_ALIASES = {"max_tokens": "num_predict"}
+# llama.cpp's native /completion reads n_predict (it takes max_tokens too, as a fallback).
+_ENDPOINT_ALIASES: Mapping[str, Mapping[str, str]] = {"llamacpp": {"max_tokens": "n_predict"}}
+
+
+# ------------------------------------------------------------------------------------ context length
+
+ContextReader = Callable[[Any, "str | None"], "int | None"]
+
+
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _model_entry(data: Any, model: str | None, key: str = "id") -> Mapping[str, Any] | None:
+    """The entry of an OpenAI-style model list for ``model`` (or the only one listed)."""
+    entries = data.get("data") if isinstance(data, Mapping) else None
+    if not isinstance(entries, list):
+        return None
+    listed = [e for e in entries if isinstance(e, Mapping)]
+    for entry in listed:
+        if model is not None and entry.get(key) == model:
+            return entry
+    return listed[0] if len(listed) == 1 else None
+
+
+def read_max_model_len(data: Any, model: str | None) -> int | None:
+    """``GET /v1/models`` of vLLM and SGLang: ``data[].max_model_len`` of the model."""
+    entry = _model_entry(data, model)
+    return _positive(entry.get("max_model_len")) if entry is not None else None
+
+
+def read_llamacpp_props(data: Any, model: str | None) -> int | None:
+    """``GET /props`` of llama-server: ``default_generation_settings.n_ctx`` (the slot's context)."""
+    if not isinstance(data, Mapping):
+        return None
+    settings = data.get("default_generation_settings")
+    if isinstance(settings, Mapping) and _positive(settings.get("n_ctx")):
+        return _positive(settings.get("n_ctx"))
+    return _positive(data.get("n_ctx"))
+
+
+def read_lmstudio_loaded(data: Any, model: str | None) -> int | None:
+    """``GET /api/v1/models`` of LM Studio >= 0.4: ``models[].loaded_instances[].config.context_length``."""
+    entries = data.get("models") if isinstance(data, Mapping) else None
+    if not isinstance(entries, list):
+        return None
+    for entry in entries:
+        if not isinstance(entry, Mapping) or (model is not None and entry.get("key") != model):
+            continue
+        for instance in entry.get("loaded_instances") or ():
+            config = instance.get("config") if isinstance(instance, Mapping) else None
+            if isinstance(config, Mapping) and _positive(config.get("context_length")):
+                return _positive(config.get("context_length"))
+    return None
+
+
+def read_lmstudio_models(data: Any, model: str | None) -> int | None:
+    """``GET /api/v0/models`` of LM Studio: the model's ``max_context_length`` (not loaded yet)."""
+    entry = _model_entry(data, model)
+    if entry is None:
+        return None
+    return _positive(entry.get("loaded_context_length")) or _positive(entry.get("max_context_length"))
+
+
+@dataclass(frozen=True)
+class ContextSource:
+    """Where a server says how long its context is: a GET path and a reader of its JSON."""
+
+    path: str
+    read: ContextReader
 
 
 @dataclass(frozen=True)
@@ -59,6 +129,23 @@ class ServerProfile:
     endpoint_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     refused_endpoints: Mapping[str, str] = field(default_factory=dict)
     """Endpoint kinds that cannot serve raw Harmony on this server, with the reason."""
+    context: tuple[ContextSource, ...] = ()
+    """Where the server reports its context length, tried in order (none: it does not, or the
+    request itself sets it)."""
+    context_option: tuple[str, ...] | None = None
+    """The request field that sets the context (Ollama's ``options.num_ctx``), read from the body."""
+    default_max_tokens: int | None = None
+    """What the server generates when a request sets no limit: a number, or None for "until the
+    context is full" (``docs/server-defaults.md`` cites each)."""
+    context_fix: str | None = None
+    """How to give this server a longer context (for cut-off messages and ``doctor``)."""
+
+    def context_from_body(self, body: Mapping[str, Any]) -> int | None:
+        """The context length the request itself sets (Ollama), or None."""
+        value: Any = body
+        for key in self.context_option or ():
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return _positive(value) if self.context_option else None
 
     def with_endpoint(self, endpoint: EndpointKind) -> ServerProfile:
         """The same profile on another endpoint kind; raises ServerError where that cannot work."""
@@ -72,10 +159,13 @@ class ServerProfile:
         self,
         config_options: Mapping[str, Any] | None = None,
         call_options: Mapping[str, Any] | None = None,
+        *,
+        max_tokens: int | None = None,
     ) -> dict[str, Any]:
-        """The request fields: defaults < config options < call options, checked for Harmony safety."""
+        """The request fields: defaults < config options < the limit < call options, checked."""
         layers: list[Mapping[str, Any]] = [self.defaults, self.endpoint_defaults.get(self.endpoint, {})]
-        for options in (config_options, call_options):
+        limit = {"max_tokens": max_tokens} if max_tokens is not None else None
+        for options in (config_options, limit, call_options):
             if options:
                 layers.append(self._shape(options))
         body = merge_body(*layers)
@@ -87,6 +177,10 @@ class ServerProfile:
         shaped = dict(options)
         if isinstance(shaped.get("stop"), str):
             shaped["stop"] = [shaped["stop"]]  # llama.cpp reads ``stop`` only as an array
+        aliases = _ENDPOINT_ALIASES.get(self.endpoint, {})
+        for key, name in aliases.items():
+            if key in shaped and name not in shaped:
+                shaped[name] = shaped.pop(key)
         if self.endpoint != "ollama":
             return shaped
         out: dict[str, Any] = {}
@@ -109,8 +203,9 @@ class ServerProfile:
         call_options: Mapping[str, Any] | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
+        max_tokens: int | None = None,
     ) -> CompletionRequest:
-        """A ready-to-send request for this server."""
+        """A ready-to-send request for this server; ``max_tokens`` goes where the server reads it."""
         if not isinstance(prompt, str) and not self.token_id_prompts:
             raise errors.UsageError(f"{self.title} does not take token-id prompts; send text")
         return CompletionRequest(
@@ -118,7 +213,7 @@ class ServerProfile:
             prompt=prompt,
             model=model,
             endpoint=self.endpoint,
-            body=self.build_body(config_options, call_options),
+            body=self.build_body(config_options, call_options, max_tokens=max_tokens),
             api_key=api_key,
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
@@ -145,6 +240,9 @@ PROFILES: Mapping[str, ServerProfile] = {
             "stream_options": {"include_usage": True},
             **_SAMPLING,
         },
+        context=(ContextSource("/v1/models", read_max_model_len),),
+        default_max_tokens=16,
+        context_fix="start vLLM with a larger --max-model-len",
     ),
     "sglang": ServerProfile(
         kind="sglang",
@@ -155,11 +253,15 @@ PROFILES: Mapping[str, ServerProfile] = {
         token_ids_out=True,
         defaults={
             "skip_special_tokens": False,
+            "no_stop_trim": True,
             "stop_token_ids": list(STOP_TOKEN_IDS),
             "return_token_ids": True,
             "stream_options": {"include_usage": True},
             **_SAMPLING,
         },
+        context=(ContextSource("/v1/models", read_max_model_len),),
+        default_max_tokens=16,
+        context_fix="start SGLang with a larger --context-length",
     ),
     "llamacpp": ServerProfile(
         kind="llamacpp",
@@ -175,6 +277,9 @@ PROFILES: Mapping[str, ServerProfile] = {
             "min_p": 0.0,
         },
         endpoint_defaults={"llamacpp": {"return_tokens": True}},
+        context=(ContextSource("/props", read_llamacpp_props),),
+        default_max_tokens=None,
+        context_fix="start llama-server with a larger -c (context size per slot: -c divided by -np)",
     ),
     "ollama": ServerProfile(
         kind="ollama",
@@ -183,12 +288,16 @@ PROFILES: Mapping[str, ServerProfile] = {
         token_id_prompts=False,
         stop_token_ids=False,
         token_ids_out=False,
-        defaults={"options": {"num_ctx": 16384, **_SAMPLING, "top_k": 0, "min_p": 0.0}},
+        # truncate: false, or a prompt longer than num_ctx is cut silently (docs/server-defaults.md)
+        defaults={"options": {"num_ctx": 16384, **_SAMPLING, "top_k": 0, "min_p": 0.0}, "truncate": False},
         refused_endpoints={
             "openai": "/v1/completions wraps the prompt in Ollama's own template and drops the analysis "
             "channel, so it cannot serve raw Harmony",
             "llamacpp": "Ollama has no /completion endpoint",
         },
+        context_option=("options", "num_ctx"),
+        default_max_tokens=None,
+        context_fix="raise num_ctx (-o num_ctx N, or num_ctx in the profile's [options])",
     ),
     "lmstudio": ServerProfile(
         kind="lmstudio",
@@ -198,6 +307,12 @@ PROFILES: Mapping[str, ServerProfile] = {
         stop_token_ids=False,
         token_ids_out=False,
         defaults=dict(_SAMPLING),
+        context=(
+            ContextSource("/api/v1/models", read_lmstudio_loaded),
+            ContextSource("/api/v0/models", read_lmstudio_models),
+        ),
+        default_max_tokens=None,
+        context_fix="load the model in LM Studio with a longer context length",
     ),
     "openai": ServerProfile(
         kind="openai",
@@ -207,6 +322,8 @@ PROFILES: Mapping[str, ServerProfile] = {
         stop_token_ids=False,
         token_ids_out=False,
         defaults=dict(_SAMPLING),
+        context=(ContextSource("/v1/models", read_max_model_len),),
+        default_max_tokens=16,
     ),
 }
 

@@ -18,8 +18,10 @@ from typing import Any
 from .client import CompletionRequest, Finish, TextDelta, Timeouts, Usage, stream_completion
 from .errors import GptossError
 from .harmony import (
+    DEFAULT_FORM,
     ContentDelta,
     DeveloperContent,
+    HarmonyForm,
     HeaderEvent,
     Message,
     MessageDone,
@@ -30,6 +32,7 @@ from .harmony import (
     TextContent,
     ToolNamespaceConfig,
     completion_pieces,
+    open_message_pieces,
     pieces_to_text,
     pieces_to_tokens,
 )
@@ -38,6 +41,7 @@ from .harmony.formats import developer_message
 from .harmony.history import INCOMPLETE, for_prompt, is_incomplete, neutralize
 from .harmony.render import Piece
 from .harmony.types import DEFAULT_IDENTITY, DEFAULT_KNOWLEDGE_CUTOFF
+from .limits import GenerationLimit, choose_limit, option_limit
 from .servers import ServerProfile
 
 
@@ -54,6 +58,8 @@ class ChatSettings:
     builtin_tools: tuple[ToolNamespaceConfig, ...] = ()
     response_format: tuple[str, Mapping[str, Any], str | None] | None = None
     """Structured output: (name, JSON Schema, description)."""
+    harmony: HarmonyForm = DEFAULT_FORM
+    """Which reference library's rendering every prompt reproduces (``openai`` or ``oss``)."""
 
     def system_message(self, today: dt.date | None = None) -> Message:
         date = self.date if self.date is not None else (today or dt.date.today()).isoformat()
@@ -89,6 +95,32 @@ class Target:
     options: Mapping[str, Any] = field(default_factory=dict)
     call_options: Mapping[str, Any] = field(default_factory=dict)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    context_length: int | None = None
+    """The server's context length, as it reported it (None: unknown)."""
+    max_tokens: int | None = None
+    """The config's cap on the generation limit (``max_tokens`` in the profile)."""
+
+    def limit_for(self, prompt_tokens: int | None) -> GenerationLimit:
+        """The generation limit for a prompt of ``prompt_tokens`` (see :mod:`gptoss_cli.limits`)."""
+        body = self.profile.build_body(self.options, self.call_options)
+        context = self.profile.context_from_body(body) or self.context_length
+        config = option_limit(self.options)
+        return choose_limit(
+            option=option_limit(self.call_options),
+            config=min(c for c in (config, self.max_tokens) if c is not None)
+            if config is not None or self.max_tokens is not None
+            else None,
+            context_length=context,
+            prompt_tokens=prompt_tokens,
+            context_fix=self.profile.context_fix,
+        )
+
+    def needs_prompt_tokens(self) -> bool:
+        """Whether the limit depends on the prompt's length (a context length is known)."""
+        if option_limit(self.call_options) is not None:
+            return False
+        body = self.profile.build_body(self.options, self.call_options)
+        return (self.profile.context_from_body(body) or self.context_length) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +160,8 @@ class TurnResult:
     prompt_sha256: str
     interrupted: bool = False
     error: str | None = None
+    limit: GenerationLimit | None = None
+    """The generation limit the request carried."""
 
     @property
     def final_text(self) -> str:
@@ -137,6 +171,22 @@ class TurnResult:
     def unclear_text(self) -> str:
         """Text the parser could not tell from reasoning, in a turn with no final answer (never stdout)."""
         return "\n".join(m.text for m in unclear_messages(self.messages))
+
+    @property
+    def cut_off_cause(self) -> str:
+        """What cut an incomplete answer short, in words."""
+        if self.finish_reason == "length":
+            return self.limit.cut_off() if self.limit is not None else "the server's token limit"
+        if self.finish_reason == "interrupted":
+            return "an interruption"
+        return self.error or "the stream ending early"
+
+    @property
+    def cut_off_hint(self) -> str | None:
+        """How to get the whole answer next time, when a limit cut it."""
+        if self.finish_reason != "length":
+            return None
+        return self.limit.raise_hint() if self.limit is not None else "raise it with -o max_tokens N"
 
     @property
     def reasoning_text(self) -> str:
@@ -158,16 +208,16 @@ SessionEvent = HeaderEvent | ContentDelta | MessageDone | Notice | RawText | Tur
 
 
 def build_prompt(
-    prefix: Sequence[Message], history: Sequence[Message], *, prefill: Message | None = None
+    prefix: Sequence[Message],
+    history: Sequence[Message],
+    *,
+    prefill: Message | None = None,
+    form: HarmonyForm = DEFAULT_FORM,
 ) -> list[Piece]:
     """The prompt for the next assistant message (optionally resuming a cut-off message)."""
-    pieces = completion_pieces([*prefix, *for_prompt(history)], Role.ASSISTANT)
+    pieces = completion_pieces([*prefix, *for_prompt(history)], Role.ASSISTANT, form=form)
     if prefill is not None:
-        if prefill.recipient is not None:
-            pieces.append(f" to={prefill.recipient}")
-        if prefill.channel is not None:
-            pieces.extend([200005, prefill.channel])
-        pieces.extend([200008, prefill.text])
+        pieces.extend(open_message_pieces(prefill, form))
     return pieces
 
 
@@ -179,6 +229,7 @@ class Turn:
         self._pieces = pieces
         self._prefill = prefill
         self.result: TurnResult | None = None
+        self.limit: GenerationLimit | None = None
         self._gen: Iterator[SessionEvent] | None = None
 
     def __iter__(self) -> Iterator[SessionEvent]:
@@ -196,10 +247,15 @@ class Turn:
     def _request(self) -> CompletionRequest:
         target = self._session.target
         prompt: str | list[int]
+        prompt_tokens: int | None = None
         if target.profile.token_id_prompts:
             prompt = pieces_to_tokens(self._pieces)
+            prompt_tokens = len(prompt)
         else:
             prompt = pieces_to_text(neutralize(p) if isinstance(p, str) else p for p in self._pieces)
+            if target.needs_prompt_tokens():
+                prompt_tokens = len(pieces_to_tokens(self._pieces))
+        self.limit = target.limit_for(prompt_tokens)
         return target.profile.request(
             target.base_url,
             prompt,
@@ -208,13 +264,15 @@ class Turn:
             config_options=target.options,
             call_options=target.call_options,
             timeouts=target.timeouts,
+            max_tokens=self.limit.tokens,
         )
 
     def _run(self) -> Iterator[SessionEvent]:
         progress = _Progress()
         parser = StreamParser(Role.ASSISTANT)
         if self._prefill is not None:
-            parser.feed_text(_prefill_text(self._prefill))
+            header = open_message_pieces(replace(self._prefill, content=()), self._session.settings.harmony)
+            parser.feed_text(pieces_to_text(header))
             parser.drain()
         start = time.perf_counter()
         progress.start = start
@@ -289,15 +347,9 @@ class Turn:
             prompt_sha256=hashlib.sha256(pieces_to_text(self._pieces).encode()).hexdigest(),
             interrupted=interrupted,
             error=error,
+            limit=self.limit,
         )
         self._session.record(self.result, replaces_prefill=self._prefill is not None)
-
-
-def _prefill_text(prefill: Message) -> str:
-    header = f" to={prefill.recipient}" if prefill.recipient else ""
-    if prefill.channel:
-        header += f"<|channel|>{prefill.channel}"
-    return f"{header}<|message|>"
 
 
 @dataclass
@@ -335,7 +387,7 @@ class Session:
         self.raw_events = False  # yield RawText (the server's text as sent) for --raw
 
     def prompt_pieces(self, *, prefill: Message | None = None) -> list[Piece]:
-        return build_prompt(self.settings.prefix(), self.history, prefill=prefill)
+        return build_prompt(self.settings.prefix(), self.history, prefill=prefill, form=self.settings.harmony)
 
     def messages(self) -> list[Message]:
         """The whole conversation as it would be saved: system, developer, history."""

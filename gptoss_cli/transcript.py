@@ -15,6 +15,7 @@ from typing import Any
 from .agent import ToolResultEvent
 from .harmony import ContentDelta, HeaderEvent, Message, MessageDone, Role
 from .harmony.history import is_incomplete
+from .limits import GenerationLimit
 from .session import SessionEvent, Timings, TurnEnd, TurnResult
 from .store import Turn
 from .tools.calls import CallRecord
@@ -116,7 +117,18 @@ def _saved_result(messages: tuple[Message, ...], meta: Turn | None) -> TurnResul
         analysis_tokens=_int(usage.get("analysis_tokens")) or 0,
         final_tokens=_int(usage.get("final_tokens")) or 0,
         prompt_sha256=(meta.prompt_sha256 if meta is not None else None) or "",
+        limit=_limit(meta.extra.get("limit")) if meta is not None else None,
     )
+
+
+def _limit(value: Any) -> GenerationLimit | None:
+    """The generation limit a saved turn records (files from before it was recorded have none)."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return GenerationLimit.from_dict(value)
+    except ValueError:
+        return None
 
 
 def _int(value: Any) -> int | None:

@@ -26,8 +26,13 @@ FORCED_CALL: Forced = forced(CALL)
 RANDOM = [" Sudden", "ly", ":[[", " sch", "lech", " jong", "ens", " arroz"] * 2
 
 
-def models_list(*names: str, owned_by: str = "vllm") -> dict[str, Any]:
-    return {"object": "list", "data": [{"id": n, "object": "model", "owned_by": owned_by} for n in names]}
+def models_list(*names: str, owned_by: str = "vllm", max_model_len: int | None = 8192) -> dict[str, Any]:
+    """``GET /v1/models``; vLLM and SGLang list each model's ``max_model_len`` (docs/server-defaults.md)."""
+    extra = {"max_model_len": max_model_len} if owned_by in ("vllm", "sglang") and max_model_len else {}
+    return {
+        "object": "list",
+        "data": [{"id": n, "object": "model", "owned_by": owned_by, **extra} for n in names],
+    }
 
 
 def llama_events(texts: Sequence[str], finish: str = "stop", prompt_tokens: int = 74) -> Reply:
@@ -92,9 +97,9 @@ def llama_server(server: ScriptedServer, *completions: Reply, model: str = LLAMA
     server.script(
         "/v1/models", Reply.json(answer, headers=header), Reply.json(answer, headers=header), method="GET"
     )
-    server.script(
-        "/props", Reply.json({"build_info": "b6500-1a2b3c", "default_generation_settings": {}}), method="GET"
-    )
+    # /props: detection, then the context length (default_generation_settings.n_ctx, the slot's context)
+    props = {"build_info": "b6500-1a2b3c", "default_generation_settings": {"n_ctx": 4096}}
+    server.script("/props", Reply.json(props), Reply.json(props), method="GET")
     server.script("/v1/completions", *completions)
 
 

@@ -17,7 +17,7 @@ import collections
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -104,6 +104,7 @@ class ScriptedServer:
             collections.deque
         )
         self._lock = threading.Lock()
+        self._responders: dict[tuple[str, str], Callable[[RecordedRequest], Reply]] = {}
         self.requests: list[RecordedRequest] = []
         self.client_gone = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
@@ -115,6 +116,11 @@ class ScriptedServer:
         """The base URL, e.g. ``http://127.0.0.1:54321``."""
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def posts(self) -> list[RecordedRequest]:
+        """The POST requests received (completions), leaving out the probes' GETs."""
+        return [r for r in self.requests if r.method == "POST"]
 
     def start(self) -> ScriptedServer:
         """Serve in the background."""
@@ -138,6 +144,11 @@ class ScriptedServer:
         with self._lock:
             self._queues[(method, path)].extend(replies)
 
+    def respond(self, path: str, responder: Callable[[RecordedRequest], Reply], method: str = "POST") -> None:
+        """Answer ``method path`` by calling ``responder`` (when no scripted reply is queued for it)."""
+        with self._lock:
+            self._responders[(method, path)] = responder
+
     def paths(self) -> list[str]:
         """The paths requested so far, in order."""
         return [r.path for r in self.requests]
@@ -146,7 +157,10 @@ class ScriptedServer:
         with self._lock:
             self.requests.append(request)
             queue = self._queues.get((method, path))
-            return queue.popleft() if queue else None
+            if queue:
+                return queue.popleft()
+            responder = self._responders.get((method, path))
+        return responder(request) if responder is not None else None
 
 
 def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:

@@ -213,7 +213,7 @@ def test_unknown_key_suggests_the_close_one(home: Path) -> None:
         ('[display]\ncolor = "blue"\n', "display.color", 2, "expected one of auto, always, never"),
         ('[history]\nsave = "yes"\n', "history.save", 2, "expected true or false, got string 'yes'"),
         (
-            '[profiles.a]\nbase_url = "localhost:8000"\n',
+            '[profiles.a]\nbase_url = "ftp://localhost:8000"\n',
             "profiles.a.base_url",
             2,
             "expected an http:// or https:// URL",
@@ -244,6 +244,18 @@ def test_unknown_key_suggests_the_close_one(home: Path) -> None:
             "no dates or times",
         ),
         ("[profiles.a.options.nested]\nat = 07:00:00\n", "profiles.a.options.nested.at", 2, "got a time"),
+        (
+            '[prompt]\nharmony = "vllm"\n',
+            "prompt.harmony",
+            2,
+            "expected one of openai, oss, got string 'vllm'",
+        ),
+        (
+            "[profiles.a]\nharmony = 1\n",
+            "profiles.a.harmony",
+            2,
+            "expected one of openai, oss, got integer 1",
+        ),
         ('prompt = "high"\n', "prompt", 1, "expected a table [prompt], got string 'high'"),
         ('profiles = ["a"]\n', "profiles", 1, "expected a table of profiles"),
         ('default_profile = "gone"\n', "default_profile", 1, "no profile named 'gone'"),
@@ -756,3 +768,15 @@ def test_every_gptoss_variable_is_read(home: Path, monkeypatch: pytest.MonkeyPat
     )
     assert s.api_key is not None and s.api_key.reveal() == KEY
     assert set(values) <= set(cfg.ENV_VARS)
+
+
+def test_harmony_form_global_and_per_profile(home: Path) -> None:
+    from gptoss_cli.harmony import HARMONY_FORMS
+
+    assert cfg.HARMONY_CHOICES == HARMONY_FORMS
+    assert resolve().harmony == "openai" and resolve().harmony_source == "default"
+    path = write(home, '[prompt]\nharmony = "OSS"\n[profiles.a]\n[profiles.b]\nharmony = "openai"\n')
+    a, b = resolve({"profile": "a"}), resolve({"profile": "b"})
+    assert (a.harmony, b.harmony) == ("oss", "openai")
+    assert a.harmony_source == f"file {path}:2" and b.harmony_source == f"file {path}:5"
+    assert a.to_dict()["prompt"]["harmony"] == "oss"

@@ -12,6 +12,7 @@ from gptoss_cli.doctor_checks import (
     CALL_ENDS,
     CONTENT,
     LATENCY,
+    LIMIT,
     MARKERS,
     MODELS,
     REACHABLE,
@@ -21,7 +22,7 @@ from gptoss_cli.doctor_checks import (
     SPEED,
     TOKEN_IDS,
 )
-from gptoss_cli.doctor_probes import LITERAL, call_prompt, final_prompt, forced_prompt, plain_prompt
+from gptoss_cli.doctor_probes import LITERAL, call_prompt, final_prompt, forced, forced_prompt, plain_prompt
 from gptoss_cli.harmony.tokens import CALL, END, ENDOFTEXT, RETURN, get_tokenizer
 
 from .doctor_servers import (
@@ -58,7 +59,7 @@ def posts(server: ScriptedServer) -> list[dict[str, Any]]:
 
 
 ALL_OK = {
-    REACHABLE: "ok", AUTH: "ok", SERVER: "ok", MODELS: "ok", TOKEN_IDS: "ok", MARKERS: "ok",
+    REACHABLE: "ok", AUTH: "ok", SERVER: "ok", MODELS: "ok", LIMIT: "ok", TOKEN_IDS: "ok", MARKERS: "ok",
     RETURN_ENDS: "ok", CALL_ENDS: "ok", CONTENT: "ok", LATENCY: "ok", SPEED: "ok",
 }  # fmt: skip
 
@@ -85,6 +86,16 @@ def test_prefilled_probes_end_in_an_open_header() -> None:
     )
     assert "type ping = () => any;" in call_prompt().text
     assert forced_prompt(tools=False).text.endswith("<|end|><|start|>assistant")
+
+
+def test_probes_in_the_oss_form_write_the_call_header_channel_first() -> None:
+    header = "<|start|>assistant<|channel|>commentary to=functions.ping <|constrain|>json<|message|>"
+    assert call_prompt("oss").text.endswith(header)
+    assert final_prompt("oss").text == final_prompt().text  # no recipient: the forms agree
+    assert (
+        forced(CALL, "oss").text == "<|channel|>commentary to=functions.ping <|constrain|>json<|message|>{}"
+    )
+    assert forced(RETURN, "oss") == FORCED_RETURN
 
 
 def test_forced_fields_chain_ids_and_leave_one_terminator() -> None:
@@ -217,6 +228,15 @@ def test_good_vllm(scripted_server: ScriptedServer) -> None:
         assert body["model"] == "openai/gpt-oss-20b"
     assert plain["prompt"] == list(PLAIN.ids)
     assert final["prompt"] == list(final_prompt().ids) and call["prompt"] == list(call_prompt().ids)
+
+
+def test_doctor_sends_its_probes_in_the_configured_form(scripted_server: ScriptedServer) -> None:
+    vllm_good(scripted_server)
+    assert doctor(scripted_server, harmony="oss").ok
+    plain, final, call = posts(scripted_server)
+    assert plain["prompt"] == list(plain_prompt("oss").ids)
+    assert final["prompt"] == list(final_prompt("oss").ids)
+    assert call["prompt"] == list(call_prompt("oss").ids) != list(call_prompt().ids)
 
 
 def test_vllm_through_the_generic_profile_strips_special_tokens(scripted_server: ScriptedServer) -> None:
@@ -356,7 +376,7 @@ def test_server_down_names_the_url() -> None:
     assert check.status == "fail"
     assert f"cannot connect to {url}/v1/models" in check.detail
     assert check.fix == "start the server, or point gptoss at it with --base-url URL or GPTOSS_BASE_URL"
-    assert [c.status for c in report.checks[1:]] == ["skip"] * 10
+    assert [c.status for c in report.checks[1:]] == ["skip"] * 11
     assert report.summary().startswith(
         f"{url} cannot serve Harmony: reachable: cannot connect to {url}/v1/models"
     )

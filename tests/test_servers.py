@@ -96,7 +96,8 @@ def test_ollama_body_and_refused_endpoint() -> None:
     profile = get_profile("ollama")
     assert (profile.endpoint, profile.token_id_prompts) == ("ollama", False)
     assert profile.build_body() == {
-        "options": {"num_ctx": 16384, "temperature": 1.0, "top_p": 1.0, "top_k": 0, "min_p": 0.0}
+        "options": {"num_ctx": 16384, "temperature": 1.0, "top_p": 1.0, "top_k": 0, "min_p": 0.0},
+        "truncate": False,
     }
     with pytest.raises(errors.ServerError, match="/v1/completions") as info:
         get_profile("ollama", endpoint="openai")
@@ -180,6 +181,7 @@ def test_ollama_options_are_routed() -> None:
     )
     assert body == {
         "keep_alive": "5m",
+        "truncate": False,
         "options": {
             "num_ctx": 32768,
             "temperature": 0.2,

@@ -16,7 +16,10 @@ from typer.core import TyperGroup
 from .. import __version__
 from ..errors import GptossError
 
-_ORDER = ("ask", "chat", "replay", "show", "diff", "history", "config", "doctor", "render", "parse")
+_ORDER = (
+    "ask", "chat", "serve", "replay", "show", "diff", "history", "config", "doctor", "render", "parse",
+    "completion",
+)  # fmt: skip
 
 
 class _Commands(TyperGroup):
@@ -47,12 +50,29 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _install_completion(value: bool) -> None:
+    if value:
+        from .completion_cmd import install
+
+        install(None)  # the shell gptoss runs in ($SHELL)
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    install_completion: Annotated[
+        bool,
+        typer.Option(
+            "--install-completion",
+            callback=_install_completion,
+            is_eager=True,
+            help="Install tab completion for the current shell and exit.",
+        ),
+    ] = False,
 ) -> None:
     """A terminal client for GPT-OSS models that speaks Harmony itself."""
     _state["debug"] = debug or bool(os.environ.get("GPTOSS_DEBUG"))
@@ -91,14 +111,18 @@ def main(argv: list[str] | None = None) -> int:
     from . import (  # noqa: F401 - registers commands
         ask_cmd,
         chat_cmd,
+        completion_cmd,
         config_cmd,
         doctor_cmd,
         harmony_cmds,
         history_cmd,
         replay_cmd,
+        serve_cmd,
         show_cmd,
     )
 
+    if completion_cmd.COMPLETE_VAR in os.environ:  # a shell asking for completions (completion_cmd)
+        completion_cmd.enable()
     try:
         args = pair_options(sys.argv[1:] if argv is None else argv)
         result = app(args=args, prog_name="gptoss", standalone_mode=False)

@@ -178,10 +178,7 @@ def _exit_for(result: Any) -> None:
         names = ", ".join(m.recipient for m in result.tool_calls)
         raise GptossError(f"the model called a tool ({names}) and no tools are enabled")
     if result.outcome == "incomplete":
-        raise GptossError(
-            f"the answer was cut off ({result.finish_reason})",
-            hint="raise max_tokens with -o max_tokens N" if result.finish_reason == "length" else None,
-        )
+        raise GptossError(f"the answer was cut off by {result.cut_off_cause}", hint=result.cut_off_hint)
     if result.unclear_text:
         raise GptossError(
             "no clean answer: the output could not be read with certainty, so nothing went to stdout",
@@ -220,6 +217,7 @@ def _result_json(session: Any, result: Any) -> dict[str, Any]:
             "total": result.timings.total,
         },
         "finish_reason": result.finish_reason,
+        "limit": result.limit.to_dict() if result.limit is not None else None,
         "outcome": result.outcome,
         "analysis_tokens": result.analysis_tokens,
         "final_tokens": result.final_tokens,

@@ -219,7 +219,7 @@ def split_options(values: Sequence[str]) -> list[tuple[str, str]]:
 
 def chat_settings(settings: Settings) -> ChatSettings:
     """The system/developer message settings from resolved config."""
-    from ..harmony import ReasoningEffort
+    from ..harmony import ReasoningEffort, harmony_form
     from ..session import ChatSettings
 
     prompt = settings.prompt
@@ -231,6 +231,7 @@ def chat_settings(settings: Settings) -> ChatSettings:
         ) from None
     date = prompt.conversation_start_date()
     return ChatSettings(
+        harmony=harmony_form(settings.harmony),
         reasoning=effort,
         identity=prompt.identity or None,
         knowledge_cutoff=prompt.knowledge_cutoff or None,
@@ -240,10 +241,10 @@ def chat_settings(settings: Settings) -> ChatSettings:
 
 
 def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> Target:
-    """The server to talk to: its kind (configured or probed, cached), model and request options."""
-    from ..client import Timeouts, list_models
+    """The server to talk to: its kind (configured or probed, cached), model, context and options."""
+    from ..client import Timeouts, make_client
     from ..paths import cache_dir
-    from ..server_detect import resolve_server
+    from ..server_detect import context_length, resolve_server
     from ..servers import get_profile, parse_options
     from ..session import Target
 
@@ -252,23 +253,10 @@ def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> T
     kind = None if profile.kind == "auto" else profile.kind
     info = resolve_server(profile.base_url, cache_dir=cache_dir(), kind=kind, api_key=api_key)
     server = get_profile(info.kind)
-    model = profile.model
-    if model is None and info.kind in ("vllm", "sglang", "lmstudio", "openai"):
-        from ..errors import HTTPStatusError
-
-        try:
-            models = list_models(profile.base_url, api_key=api_key)
-        except HTTPStatusError as exc:
-            if exc.status not in (404, 405) or info.kind in ("vllm", "sglang"):
-                raise
-            models = []  # a generic server without a model list: send no model
-        if len(models) == 1:
-            model = models[0].id
-        elif models:
-            names = ", ".join(m.id for m in models[:5])
-            raise UsageError(
-                f"the server lists {len(models)} models ({names})", hint="choose one with --model"
-            )
+    with make_client(url=profile.base_url) as http:
+        models = _listed_models(profile.base_url, info.kind, api_key, http, needed=profile.model is None)
+        model = profile.model if profile.model is not None else _only_model(models)
+        context = context_length(profile.base_url, server, model, api_key=api_key, models=models, client=http)
     return Target(
         base_url=profile.base_url,
         profile=server,
@@ -277,7 +265,62 @@ def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> T
         options=dict(profile.options),
         call_options=parse_options(list(call_options)),
         timeouts=Timeouts(connect=profile.connect_timeout, read=profile.read_timeout),
+        context_length=context,
+        max_tokens=profile.max_tokens,
     )
+
+
+def _listed_models(
+    base_url: str, kind: str, api_key: str | None, http: Any, *, needed: bool
+) -> list[Any] | None:
+    """``GET /v1/models`` where it names the model or the context length; None where it cannot."""
+    from ..client import list_models
+    from ..errors import HTTPStatusError, TransportError
+
+    if kind not in ("vllm", "sglang", "lmstudio", "openai"):
+        return None
+    try:
+        return list_models(base_url, api_key=api_key, client=http)
+    except HTTPStatusError as exc:
+        if needed and (exc.status not in (404, 405) or kind in ("vllm", "sglang")):
+            raise
+        return None  # a generic server without a model list: send no model
+    except TransportError:
+        if needed:
+            raise
+        return None  # the model is configured: the completion request will say what is wrong
+
+
+def _only_model(models: list[Any] | None) -> str | None:
+    """The model to send when none is configured: the only one served."""
+    if not models:
+        return None
+    if len(models) == 1:
+        return str(models[0].id)
+    names = ", ".join(m.id for m in models[:5])
+    raise UsageError(f"the server lists {len(models)} models ({names})", hint="choose one with --model")
+
+
+def with_server(settings: Settings) -> Settings:
+    """``settings`` with a base URL: the configured one, or a local server found on a usual port.
+
+    Discovery runs only when flags, environment and config name no URL; it says once on stderr which
+    server it chose (later runs reuse the cached choice quietly).
+    """
+    if settings.sources.get("profile.base_url", "default") != "default":
+        return settings
+    from ..discover import find_server
+    from ..paths import cache_dir
+
+    found = find_server(cache_dir())
+    if found.fresh:
+        model = "" if found.gptoss_model else " (it lists no gpt-oss model)"
+        sys.stderr.write(
+            f"gptoss: no base URL configured; using {found.base_url}, the usual port of "
+            f"{found.usual_for}{model} (--base-url or GPTOSS_BASE_URL to choose)\n"
+        )
+    sources = {**settings.sources, "profile.base_url": f"found on port {found.base_url.rsplit(':', 1)[1]}"}
+    return replace(settings, profile=replace(settings.profile, base_url=found.base_url), sources=sources)
 
 
 def open_session(
@@ -295,6 +338,7 @@ def open_session(
     chat = chat_settings(settings)
     registry = build_tools(tools, settings) if tools is not None else None
     try:
+        settings = with_server(settings)
         session = Session(target_for(settings, call_options), chat)
     except BaseException:
         if registry is not None:

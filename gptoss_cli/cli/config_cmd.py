@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,12 +42,43 @@ def config_init(
 def config_show(
     config: _ConfigPath = None,
     profile: Annotated[str | None, typer.Option("--profile", help="Profile to show.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
 ) -> None:
     """Print the settings in force (file, environment, defaults) and where each came from; keys redacted."""
     from ..config.resolve import resolve
 
-    settings = resolve({"config": config, "profile": profile})
-    sys.stdout.write(json.dumps(settings.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    settings = resolve({"config": config, "profile": profile}, require_key=False)
+    if as_json:
+        sys.stdout.write(json.dumps(settings.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return
+    sys.stdout.write(settings_table(settings.to_dict()))
+
+
+def settings_table(data: dict[str, Any]) -> str:
+    """``config show``'s table: one row per setting, its value as TOML writes it, and where it came from."""
+    from ..config.edit import format_value
+
+    sources: dict[str, str] = data["sources"]
+    exists = "" if data["config_file_exists"] else " (not created yet: gptoss config init)"
+    rows = [("profile", data["profile_name"], sources.get("profile", "default"))]
+    for section in ("profile", "prompt", "display", "history"):
+        for key, value in data[section].items():
+            name = f"{section}.{key}"
+            source = sources.get(name, "default")
+            shown = value if isinstance(value, str) else format_value(value)
+            if name == "profile.base_url" and source == "default":
+                shown = "(none: a local server is found on the usual ports)"
+            rows.append((name, shown, source))
+    key_source = sources.get("api_key", "none")
+    rows.append(("api_key", "<redacted>" if data["api_key"] else "(none)", key_source))
+    width = max(len(r[0]) for r in rows)
+    value_width = min(60, max(len(r[1]) for r in rows))
+    lines = [f"config file: {data['config_file']}{exists}", ""]
+    lines.append(f"{'KEY':<{width}}  {'VALUE':<{value_width}}  FROM")
+    for name, value, source in rows:
+        cut = value if len(value) <= value_width else value[: value_width - 1] + "…"
+        lines.append(f"{name:<{width}}  {cut:<{value_width}}  {source}")
+    return "\n".join(lines) + "\n"
 
 
 @config_app.command("get")
@@ -55,11 +86,12 @@ def config_get(
     key: Annotated[str, typer.Argument(help="Dotted key, e.g. prompt.reasoning or profiles.local.model.")],
     config: _ConfigPath = None,
 ) -> None:
-    """Print one setting from the config file (merged over the defaults)."""
+    """Print one setting from the config file (merged over the defaults), raw: strings without quotes."""
     from ..config.edit import format_value, get_value
     from ..config.loader import load_config
 
-    sys.stdout.write(f"{format_value(get_value(load_config(config), key))}\n")
+    value = get_value(load_config(config), key)
+    sys.stdout.write(f"{value if isinstance(value, str) else format_value(value)}\n")
 
 
 @config_app.command("set")

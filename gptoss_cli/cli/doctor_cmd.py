@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from . import app
-from .common import ApiKeyEnvOpt, BaseUrlOpt, ConfigOpt, ModelOpt, ProfileOpt, server_flags
+from .common import ApiKeyEnvOpt, BaseUrlOpt, ConfigOpt, ModelOpt, ProfileOpt, server_flags, with_server
 
 if TYPE_CHECKING:
     from ..config.resolve import Settings
@@ -71,16 +71,24 @@ def doctor(
     """Check that a server can serve Harmony: markers, terminators, token ids, injection, speed."""
     from ..config.resolve import resolve
     from ..doctor import DoctorOptions, run_doctor
+    from ..harmony import harmony_form
 
     flags = server_flags(config, profile, base_url, model, None, api_key_env)
     settings = resolve(flags, require_key=False)  # a missing key is one of the things doctor reports
     chosen = kind or (None if settings.profile.kind == "auto" else settings.profile.kind)
+    if chosen is not None:
+        from ..servers import get_profile
+
+        get_profile(chosen)  # an unknown kind is a usage error, before any server is looked for
+    settings = with_server(settings)
     options = DoctorOptions(
         base_url=settings.profile.base_url,
         model=settings.profile.model,
         profile_kind=chosen,
         api_key=settings.api_key.reveal() if settings.api_key is not None else None,
         api_key_env=_key_variable(settings),
+        harmony=harmony_form(settings.harmony),
+        max_tokens=settings.profile.max_tokens,
     )
     report = run_doctor(options)
     if as_json:

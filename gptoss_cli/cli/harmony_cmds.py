@@ -12,6 +12,14 @@ import typer
 from . import app
 
 _ROLES = ("user", "assistant", "system", "developer", "tool")
+_FORMS = ("openai", "oss")  # gptoss_cli.harmony.HARMONY_FORMS (not imported here: --help stays fast)
+HarmonyOpt = Annotated[
+    str,
+    typer.Option(
+        "--harmony",
+        help="Reference to reproduce: openai (openai-harmony 0.0.8) or oss (oss-harmony 0.0.11, vLLM's).",
+    ),
+]
 
 
 def read_input(source: str, *, what: str) -> tuple[bytes, str]:
@@ -57,6 +65,16 @@ def _role(value: str) -> Any:
         raise UsageError(f"unknown role {value!r} (one of {', '.join(_ROLES)})") from None
 
 
+def _form(value: str) -> Any:
+    from ..errors import UsageError
+    from ..harmony import harmony_form
+
+    try:
+        return harmony_form(value)
+    except ValueError:
+        raise UsageError(f"--harmony {value}: expected one of {', '.join(_FORMS)}") from None
+
+
 def _write(text: str) -> None:
     sys.stdout.buffer.write(text.encode("utf-8"))
     sys.stdout.buffer.flush()
@@ -80,20 +98,22 @@ def render(
     tokens: Annotated[
         bool, typer.Option("--tokens", help="Print a JSON array of token ids instead of text.")
     ] = False,
+    harmony: HarmonyOpt = "openai",
 ) -> None:
-    """Print the Harmony prompt of a conversation, exactly as openai-harmony renders it."""
+    """Print the Harmony prompt of a conversation, exactly as the reference library renders it."""
     from ..harmony import Conversation, RenderConfig, completion_pieces, conversation_pieces, training_pieces
     from ..harmony.render import pieces_to_text, pieces_to_tokens
 
+    form = _form(harmony)
     data, name = read_input(file, what="a conversation")
     conversation = Conversation.from_dict(load_json(data, name), strict=True)
     config = RenderConfig(auto_drop_analysis=not keep_analysis)
     if training:
-        pieces = training_pieces(conversation, config)
+        pieces = training_pieces(conversation, config, form=form)
     elif no_next_role:
-        pieces = conversation_pieces(conversation, config)
+        pieces = conversation_pieces(conversation, config, form=form)
     else:
-        pieces = completion_pieces(conversation, _role(next_role), config)
+        pieces = completion_pieces(conversation, _role(next_role), config, form=form)
     if tokens:
         _write(json.dumps(pieces_to_tokens(pieces)) + "\n")
     else:
@@ -106,30 +126,36 @@ def parse(
     role: Annotated[str, typer.Option("--role", help="Role the completion starts in.")] = "assistant",
     no_role: Annotated[bool, typer.Option("--no-role", help="Expect a leading <|start|>.")] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Fail like openai-harmony's strict parser.")
+        bool, typer.Option("--strict", help="Fail like the reference's strict parser (see --harmony).")
     ] = False,
     tokens: Annotated[bool, typer.Option("--tokens", help="Input is a JSON array of token ids.")] = False,
     answer: Annotated[
         bool,
         typer.Option("--answer", help="Print only what gptoss ask would print: the final answer."),
     ] = False,
+    harmony: HarmonyOpt = "openai",
 ) -> None:
-    """Parse a completion into messages (JSON, openai-harmony's Message.to_dict form)."""
+    """Parse a completion into messages (JSON, openai-harmony's Message.to_dict form).
+
+    The lenient default reads what either reference renders; --harmony matters with --strict.
+    """
     from ..errors import ConversationFormatError
     from ..harmony import get_tokenizer, parse_text, parse_tokens
 
+    form = _form(harmony)
     data, name = read_input(file, what="a completion")
     start_role = None if no_role else _role(role)
     if tokens:
         ids = load_json(data, name)
         if not isinstance(ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in ids):
             raise ConversationFormatError("expected a JSON array of token ids", path=name)
-        messages = parse_tokens(ids, start_role, strict=strict)
+        messages = parse_tokens(ids, start_role, strict=strict, form=form)
     else:
         text = data.decode("utf-8", "replace")
         if strict:
             # the reference parses tokens: tokenize exactly so its errors (which name token ids) match
-            messages = parse_tokens(get_tokenizer().encode_with_specials(text), start_role, strict=True)
+            ids = get_tokenizer().encode_with_specials(text)
+            messages = parse_tokens(ids, start_role, strict=True, form=form)
         else:
             messages = parse_text(text, start_role)
     if answer:

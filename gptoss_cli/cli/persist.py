@@ -31,6 +31,7 @@ def _turn(result: TurnResult, span: tuple[int, int], session: Session) -> Turn:
         prompt_sha256=result.prompt_sha256,
         model=session.target.model,
         reasoning_effort=session.settings.reasoning.value.lower(),
+        extra={"limit": result.limit.to_dict()} if result.limit is not None else {},
     )
 
 

@@ -89,7 +89,7 @@ def replay(
     from ..config.resolve import resolve
     from ..errors import GptossError
     from ..replay import Interrupted, format_summary, parse_efforts, plan_runs, run_all
-    from .common import split_options, target_for
+    from .common import split_options, target_for, with_server
 
     flags: dict[str, Any] = {
         **server_flags(config, profile, base_url, model, kind, api_key_env),
@@ -105,7 +105,7 @@ def replay(
     if dry_run:
         _print_prompts(specs)
         return
-    target = target_for(settings, split_options(option or []))
+    target = target_for(with_server(settings), split_options(option or []))
     setup = _tool_setup(
         tool_results, ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes), settings
     )

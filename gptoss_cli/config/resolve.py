@@ -147,6 +147,18 @@ class Settings:
     builtins: dict[str, Any] = field(default_factory=dict)
     """``[builtins]`` from the file."""
 
+    @property
+    def harmony(self) -> str:
+        """The Harmony form of every prompt: the profile's own, else ``[prompt] harmony``."""
+        return self.profile.harmony or self.prompt.harmony
+
+    @property
+    def harmony_source(self) -> str:
+        """Where :attr:`harmony` came from (as in :attr:`sources`)."""
+        if self.profile.harmony is not None:
+            return self.sources.get("profile.harmony", "default")
+        return self.sources.get("prompt.harmony", "default")
+
     def to_dict(self) -> dict[str, Any]:
         """Every setting as plain data, the API key redacted (for ``config show`` and ``--json``)."""
         return {

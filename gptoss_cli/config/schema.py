@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_KNOWLEDGE_CUTOFF",
     "DEFAULT_PROFILE",
     "FIELDS",
+    "HARMONY_CHOICES",
     "KIND_CHOICES",
     "OPTION_VALUE",
     "REASONING_CHOICES",
@@ -46,6 +47,8 @@ Reasoning = Literal["low", "medium", "high"]
 REASONING_CHOICES: tuple[str, ...] = ("low", "medium", "high")
 KIND_CHOICES: tuple[str, ...] = ("auto", "vllm", "sglang", "llamacpp", "ollama", "lmstudio", "openai")
 COLOR_CHOICES: tuple[str, ...] = ("auto", "always", "never")
+HARMONY_CHOICES: tuple[str, ...] = ("openai", "oss")
+"""Equal to ``gptoss_cli.harmony.HARMONY_FORMS`` (a test keeps them so)."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -62,6 +65,9 @@ class PromptConfig:
     date: str = "today"
     """``"today"``, ``"none"`` (no date in the system message) or a fixed ``YYYY-MM-DD``."""
     instructions: str = ""
+    harmony: str = "openai"
+    """Which reference's rendering every prompt follows: ``"openai"`` (openai-harmony 0.0.8) or
+    ``"oss"`` (oss-harmony 0.0.11); a profile's own ``harmony`` wins."""
 
     def conversation_start_date(self, today: dt.date | None = None) -> str | None:
         """The date for the system message: today's, the fixed one, or None for ``"none"``."""
@@ -101,6 +107,10 @@ class ProfileConfig:
     options: dict[str, Any] = field(default_factory=dict)
     connect_timeout: float = 5.0
     read_timeout: float = 600.0
+    harmony: str | None = None
+    """This server's Harmony form; None follows ``[prompt] harmony``."""
+    max_tokens: int | None = None
+    """A cap on the generation limit; None: the room left in the server's context (gptoss_cli.limits)."""
 
     def to_dict(self) -> dict[str, Any]:
         return _section_dict(self)
@@ -221,7 +231,19 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
+def _token_count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError
+    return value
+
+
+_HOST_PORT = re.compile(r"(localhost|[\w.-]+|\[[0-9a-fA-F:]+\]):\d{1,5}(/\S*)?")
+
+
 def _url(value: Any) -> str:
+    """An http(s) URL; ``host:port`` without a scheme means ``http://host:port``."""
+    if isinstance(value, str) and _HOST_PORT.fullmatch(value.strip()):
+        return "http://" + value.strip()
     if not isinstance(value, str) or not re.match(r"https?://[^\s/]+", value.strip()):
         raise ValueError
     return value.strip()
@@ -284,6 +306,7 @@ _CHOICES = {
     "kind": KIND_CHOICES,
     "color": COLOR_CHOICES,
     "approve": APPROVE_CHOICES,
+    "harmony": HARMONY_CHOICES,
 }
 
 
@@ -300,12 +323,19 @@ FIELDS: Mapping[str, Field] = {
     ),
     "prompt.date": Field('"today", "none" or a date YYYY-MM-DD', _date, "current date in the system message"),
     "prompt.instructions": Field("a string", _string, "developer instructions (the usual 'system prompt')"),
+    "prompt.harmony": Field(
+        _one_of("harmony"),
+        _choice(HARMONY_CHOICES),
+        "Harmony form of every prompt (openai-harmony or oss-harmony)",
+    ),
     "display.show_reasoning": Field("true or false", _boolean, "show the analysis channel (dim, on stderr)"),
     "display.markdown": Field("true or false", _boolean, "render the final answer as Markdown on a terminal"),
     "display.stats": Field("true or false", _boolean, "print timings and token counts after each answer"),
     "display.color": Field(_one_of("color"), _choice(COLOR_CHOICES), "colour output"),
     "history.save": Field("true or false", _boolean, "save every conversation under the data dir"),
-    "profiles.*.base_url": Field("an http:// or https:// URL", _url, "server root (a trailing /v1 is fine)"),
+    "profiles.*.base_url": Field(
+        "an http:// or https:// URL (or host:port)", _url, "server root (a trailing /v1 is fine)"
+    ),
     "profiles.*.model": Field("a string", _optional_string, "model name sent to the server"),
     "profiles.*.kind": Field(_one_of("kind"), _choice(KIND_CHOICES), "server kind (auto = probe)"),
     "profiles.*.api_key_env": Field(
@@ -317,6 +347,14 @@ FIELDS: Mapping[str, Field] = {
     "profiles.*.options": Field("a table of request fields", _table, "extra fields for every request"),
     "profiles.*.connect_timeout": Field("a positive number of seconds", _seconds, "seconds to connect"),
     "profiles.*.read_timeout": Field("a positive number of seconds", _seconds, "seconds between two reads"),
+    "profiles.*.harmony": Field(
+        _one_of("harmony"), _choice(HARMONY_CHOICES), "this server's Harmony form (default: prompt.harmony)"
+    ),
+    "profiles.*.max_tokens": Field(
+        "a positive whole number",
+        _token_count,
+        "cap on tokens per answer (default: the room left in the context)",
+    ),
 }
 _ARGV = "a command: a list of strings (program and arguments), never run through a shell"
 TOOL_FIELDS: Mapping[str, Field] = {

@@ -1,6 +1,7 @@
 """Parsing a message header: ``role[:name] [to=recipient]<|channel|>channel [content type]``.
 
-``parse_strict`` is the reference's algorithm, error for error. ``parse_lenient`` accepts what
+``parse_strict`` is the reference's algorithm, error for error (each form's: oss-harmony also
+drops every further ``<|channel|>value`` after the first). ``parse_lenient`` accepts what
 real gpt-oss output looks like (recipient in the role or after the channel, ``<|constrain|>``
 with or without a space, garbled channel names, control-token text leaked into names, a body
 with no ``<|message|>``) and says what it repaired.
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import ParseError
-from .types import Role
+from .types import DEFAULT_FORM, HarmonyForm, Role
 
 CHANNEL_MARK = "<|channel|>"
 CONSTRAIN_MARK = "<|constrain|>"
@@ -120,18 +121,33 @@ def rust_debug_str(value: str) -> str:
     return "".join(out)
 
 
-def _extract_channel(header: str) -> tuple[str, str | None]:
-    """Take the first ``<|channel|>value`` out of the header (reference rule)."""
-    idx = header.find(CHANNEL_MARK)
-    if idx < 0:
-        return header, None
+def _cut_channel(header: str, idx: int) -> tuple[str, str]:
+    """The header without the ``<|channel|>value`` at ``idx``, and that value (up to a space or ``<``)."""
     after = header[idx + len(CHANNEL_MARK) :]
     m = _CHANNEL_END.search(after)
     end = m.start() if m else len(after)
-    value = after[:end]
+    return header[:idx] + after[end:], after[:end]
+
+
+def _extract_channel(header: str, form: HarmonyForm = DEFAULT_FORM) -> tuple[str, str | None]:
+    """Take the first ``<|channel|>value`` out of the header (reference rule).
+
+    oss-harmony then removes every further ``<|channel|>`` marker with its value (an empty value
+    included), so ``<|channel|>final<|channel|>analysis`` is the final channel and nothing else;
+    openai-harmony leaves them in the header, where they become a recipient or content type.
+    """
+    idx = header.find(CHANNEL_MARK)
+    if idx < 0:
+        return header, None
+    header, value = _cut_channel(header, idx)
     if not value:
         raise ParseError("channel marker present but no channel value found in header")
-    return header[:idx] + after[end:], value
+    if form == "oss":
+        extra = header.find(CHANNEL_MARK)
+        while extra >= 0:
+            header = _cut_channel(header, extra)[0]
+            extra = header.find(CHANNEL_MARK)
+    return header, value
 
 
 def _split_parts(header: str) -> list[str]:
@@ -141,9 +157,9 @@ def _split_parts(header: str) -> list[str]:
     return [p for p in _ASCII_WS.split(header) if p]
 
 
-def parse_strict(header: str, role: Role | None) -> Header:
-    """The reference's ``parse_header_from_tokens`` on decoded header text."""
-    header, channel = _extract_channel(header)
+def parse_strict(header: str, role: Role | None, form: HarmonyForm = DEFAULT_FORM) -> Header:
+    """The reference's ``parse_header_from_tokens`` on decoded header text (``form``'s reference)."""
+    header, channel = _extract_channel(header, form)
     parts = _split_parts(header)
     name: str | None = None
     if role is None:
@@ -182,9 +198,9 @@ def parse_strict(header: str, role: Role | None) -> Header:
     return Header(role, name, channel, recipient, content_type)
 
 
-def parse_stop_in_header(header: str, role: Role) -> tuple[Header, str]:
+def parse_stop_in_header(header: str, role: Role, form: HarmonyForm = DEFAULT_FORM) -> tuple[Header, str]:
     """The reference's non-strict path for a header ended by a stop token: the rest is content."""
-    header, channel = _extract_channel(header)
+    header, channel = _extract_channel(header, form)
     parts = _split_parts(header)
     if parts and parts[0] == role.value:
         parts.pop(0)

@@ -3,7 +3,8 @@
 Its public face follows openai-harmony's ``StreamableParser`` (state, current role/channel/
 recipient/content type, last content delta, finished messages) plus a typed event stream.
 
-``strict=True`` reproduces the reference exactly, errors included. The default, lenient,
+``strict=True`` reproduces the reference exactly, errors included (``form`` picks which reference:
+the two parse alike but for a header holding several ``<|channel|>`` markers). The default, lenient,
 never raises: it returns what strict returns for clean output and recovers what a careful
 reader would from real malformed output, recording every repair in the message's ``notes``.
 Analysis text is never classified as final.
@@ -21,7 +22,7 @@ from . import tokens as T
 from .header import KNOWN_CHANNELS, RUST_WHITESPACE, Header, parse_lenient, parse_stop_in_header, parse_strict
 from .lexer import TextLexer
 from .repair import TERMINATOR_TEXT, JsonEnd
-from .types import Author, Message, Role, TextContent
+from .types import DEFAULT_FORM, Author, HarmonyForm, Message, Role, TextContent
 
 _REPLACEMENT = "\ufffd"
 _UNEXPECTED_START = "while expecting start token 200006"
@@ -72,8 +73,12 @@ ParseEvent = HeaderEvent | ContentDelta | MessageDone
 class StreamParser:
     """Parse a completion incrementally: ``process(token)``, ``feed_text(chunk)``, then ``finish()``."""
 
-    def __init__(self, role: Role | None = Role.ASSISTANT, *, strict: bool = False) -> None:
+    def __init__(
+        self, role: Role | None = Role.ASSISTANT, *, strict: bool = False, form: HarmonyForm = DEFAULT_FORM
+    ) -> None:
         self.strict = strict
+        self.form: HarmonyForm = form
+        """Which reference strict parsing follows; lenient parsing reads both forms alike."""
         self._next_role = role
         self._state = ParserState.HEADER if role is not None else ParserState.EXPECT_START
         self._header: list[str] = []
@@ -336,7 +341,7 @@ class StreamParser:
         """``<|message|>``: the header is complete."""
         text = self._header_string()
         if self.strict:
-            header = parse_strict(text, self._next_role)
+            header = parse_strict(text, self._next_role, self.form)
         else:
             header, _, notes = parse_lenient(text, self._role_hint())
             self._notes.extend(notes)
@@ -500,19 +505,29 @@ class StreamParser:
 
 
 def parse_tokens(
-    tokens: Iterable[int], role: Role | None = Role.ASSISTANT, *, strict: bool = False
+    tokens: Iterable[int],
+    role: Role | None = Role.ASSISTANT,
+    *,
+    strict: bool = False,
+    form: HarmonyForm = DEFAULT_FORM,
 ) -> list[Message]:
     """All messages of a completion given as token ids."""
-    parser = StreamParser(role, strict=strict)
+    parser = StreamParser(role, strict=strict, form=form)
     for token in tokens:
         parser.process(token)
     parser.finish()
     return parser.messages
 
 
-def parse_text(text: str, role: Role | None = Role.ASSISTANT, *, strict: bool = False) -> list[Message]:
+def parse_text(
+    text: str,
+    role: Role | None = Role.ASSISTANT,
+    *,
+    strict: bool = False,
+    form: HarmonyForm = DEFAULT_FORM,
+) -> list[Message]:
     """All messages of a completion given as text."""
-    parser = StreamParser(role, strict=strict)
+    parser = StreamParser(role, strict=strict, form=form)
     parser.feed_text(text)
     parser.finish()
     return parser.messages

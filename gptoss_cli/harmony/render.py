@@ -1,8 +1,13 @@
-"""Rendering messages and conversations to Harmony, exactly as openai-harmony does.
+"""Rendering messages and conversations to Harmony, exactly as the reference libraries do.
 
 A rendering is first a list of *pieces*: ordinary text (``str``) or a special token (``int``).
 Text output joins them (special tokens as their text) with no tokenizer at all; token output
 encodes each text piece on its own, as the reference does, so the BPE boundaries match.
+
+Every function takes a ``form`` (:data:`~.types.HarmonyForm`): ``"openai"`` reproduces
+openai-harmony 0.0.8, ``"oss"`` the oss-harmony 0.0.11 fork. The fork writes a header in two
+ways openai-harmony does not (see :func:`header_pieces`), and prints numbers in tool schemas
+its own way (see :mod:`.schema`); everything else is the same.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from ..errors import RenderError
 from . import tokens as T
 from .schema import tools_section
 from .types import (
+    DEFAULT_FORM,
     Conversation,
     DeveloperContent,
+    HarmonyForm,
     Message,
     RenderConfig,
     Role,
@@ -38,7 +45,7 @@ def _has_function_tools(messages: Sequence[Message]) -> bool:
     return False
 
 
-def _system_text(sys: SystemContent, has_function_tools: bool) -> str:
+def _system_text(sys: SystemContent, has_function_tools: bool, form: HarmonyForm) -> str:
     sections: list[str] = []
     top = []
     if sys.model_identity is not None:
@@ -52,7 +59,7 @@ def _system_text(sys: SystemContent, has_function_tools: bool) -> str:
     if sys.reasoning_effort is not None:
         sections.append(f"Reasoning: {sys.reasoning_effort.value.lower()}")
     if sys.tools:
-        sections.append(tools_section(sys.tools))
+        sections.append(tools_section(sys.tools, form))
     cc = sys.channel_config
     if cc is not None and cc.valid_channels:
         header = f"# Valid channels: {', '.join(cc.valid_channels)}."
@@ -64,17 +71,55 @@ def _system_text(sys: SystemContent, has_function_tools: bool) -> str:
     return "\n\n".join(sections)
 
 
-def _developer_text(dev: DeveloperContent) -> str:
+def _developer_text(dev: DeveloperContent, form: HarmonyForm) -> str:
     sections: list[str] = []
     if dev.instructions is not None:
         sections.append("# Instructions")
         sections.append(dev.instructions)
     if dev.tools:
-        sections.append(tools_section(dev.tools))
+        sections.append(tools_section(dev.tools, form))
     return "\n\n".join(sections)
 
 
-def message_pieces(message: Message, out: list[Piece], *, has_function_tools: bool = False) -> None:
+def header_pieces(message: Message, out: list[Piece], form: HarmonyForm = DEFAULT_FORM) -> None:
+    """Append what follows the author in a header: recipient, channel and content type.
+
+    openai-harmony writes `` to=RECIPIENT`` before ``<|channel|>CHANNEL``, always. oss-harmony
+    does so too except on the ``commentary`` channel, where the channel comes first
+    (``<|channel|>commentary to=functions.x``), whoever the author. A content type that does not
+    start with ``<|constrain|>`` is written as plain text by openai-harmony (`` json``); the fork
+    puts the ``<|constrain|>`` token before every content type (`` <|constrain|>json``). A content
+    type that already starts with the token is written the same way by both.
+    """
+    recipient = message.recipient if message.recipient is not None and message.recipient != "all" else None
+    channel_first = form == "oss" and message.channel == "commentary"
+    if recipient is not None and not channel_first:
+        out.append(f" to={recipient}")
+    if message.channel is not None:
+        out.append(T.CHANNEL)
+        out.append(message.channel)
+    if recipient is not None and channel_first:
+        out.append(f" to={recipient}")
+    content_type = message.content_type
+    if content_type is not None:
+        if content_type.startswith(_CONSTRAIN):
+            out.append(" ")
+            out.append(T.CONSTRAIN)
+            rest = content_type[len(_CONSTRAIN) :]
+            if rest:
+                out.append(rest)
+        elif form == "oss":
+            out.append(" ")
+            out.append(T.CONSTRAIN)
+            if content_type:
+                out.append(content_type)
+        else:
+            out.append(f" {content_type}")
+
+
+def message_pieces(
+    message: Message, out: list[Piece], *, has_function_tools: bool = False, form: HarmonyForm = DEFAULT_FORM
+) -> None:
     """Append one message's pieces to ``out`` (raises :class:`RenderError` as the reference does)."""
     role = message.author.role
     out.append(T.START)
@@ -86,21 +131,7 @@ def message_pieces(message: Message, out: list[Piece], *, has_function_tools: bo
         out.append(role.value)
         if message.author.name is not None:
             out.append(f":{message.author.name}")
-    if message.recipient is not None and message.recipient != "all":
-        out.append(f" to={message.recipient}")
-    if message.channel is not None:
-        out.append(T.CHANNEL)
-        out.append(message.channel)
-    content_type = message.content_type
-    if content_type is not None:
-        if content_type.startswith(_CONSTRAIN):
-            out.append(" ")
-            out.append(T.CONSTRAIN)
-            rest = content_type[len(_CONSTRAIN) :]
-            if rest:
-                out.append(rest)
-        else:
-            out.append(f" {content_type}")
+    header_pieces(message, out, form)
     out.append(T.MESSAGE)
     for part in message.content:
         if isinstance(part, TextContent):
@@ -110,13 +141,13 @@ def message_pieces(message: Message, out: list[Piece], *, has_function_tools: bo
                 raise RenderError(
                     f"SystemContent may only appear in system messages, found in {role.debug_name}"
                 )
-            out.append(_system_text(part, has_function_tools))
+            out.append(_system_text(part, has_function_tools, form))
         else:
             if role is not Role.DEVELOPER:
                 raise RenderError(
                     f"DeveloperContent may only appear in developer messages, found in {role.debug_name}"
                 )
-            out.append(_developer_text(part))
+            out.append(_developer_text(part, form))
     out.append(T.CALL if role is Role.ASSISTANT and message.recipient is not None else T.END)
 
 
@@ -142,14 +173,17 @@ def _messages(conversation: Conversation | Sequence[Message]) -> Sequence[Messag
 
 
 def conversation_pieces(
-    conversation: Conversation | Sequence[Message], config: RenderConfig | None = DEFAULT_CONFIG
+    conversation: Conversation | Sequence[Message],
+    config: RenderConfig | None = DEFAULT_CONFIG,
+    *,
+    form: HarmonyForm = DEFAULT_FORM,
 ) -> list[Piece]:
     """Pieces of a whole conversation, no next turn."""
     messages = _messages(conversation)
     has_functions = _has_function_tools(messages)
     out: list[Piece] = []
     for message in _kept(messages, config):
-        message_pieces(message, out, has_function_tools=has_functions)
+        message_pieces(message, out, has_function_tools=has_functions, form=form)
     return out
 
 
@@ -157,20 +191,25 @@ def completion_pieces(
     conversation: Conversation | Sequence[Message],
     next_role: Role = Role.ASSISTANT,
     config: RenderConfig | None = DEFAULT_CONFIG,
+    *,
+    form: HarmonyForm = DEFAULT_FORM,
 ) -> list[Piece]:
     """Pieces of a conversation followed by ``<|start|>`` and the next turn's role."""
-    out = conversation_pieces(conversation, config)
+    out = conversation_pieces(conversation, config, form=form)
     out.append(T.START)
     out.append(next_role.value)
     return out
 
 
 def training_pieces(
-    conversation: Conversation | Sequence[Message], config: RenderConfig | None = DEFAULT_CONFIG
+    conversation: Conversation | Sequence[Message],
+    config: RenderConfig | None = DEFAULT_CONFIG,
+    *,
+    form: HarmonyForm = DEFAULT_FORM,
 ) -> list[Piece]:
     """Pieces for training: a final assistant answer at the end ends with ``<|return|>``."""
     messages = _messages(conversation)
-    out = conversation_pieces(messages, config)
+    out = conversation_pieces(messages, config, form=form)
     if messages and out:
         last = messages[-1]
         if last.author.role is Role.ASSISTANT and last.channel == "final":
@@ -200,27 +239,46 @@ def render_conversation_for_completion(
     conversation: Conversation | Sequence[Message],
     next_role: Role = Role.ASSISTANT,
     config: RenderConfig | None = DEFAULT_CONFIG,
+    *,
+    form: HarmonyForm = DEFAULT_FORM,
 ) -> list[int]:
     """Token ids of the prompt for sampling the next ``next_role`` message."""
-    return pieces_to_tokens(completion_pieces(conversation, next_role, config))
+    return pieces_to_tokens(completion_pieces(conversation, next_role, config, form=form))
 
 
 def render_conversation(
-    conversation: Conversation | Sequence[Message], config: RenderConfig | None = DEFAULT_CONFIG
+    conversation: Conversation | Sequence[Message],
+    config: RenderConfig | None = DEFAULT_CONFIG,
+    *,
+    form: HarmonyForm = DEFAULT_FORM,
 ) -> list[int]:
     """Token ids of the conversation alone."""
-    return pieces_to_tokens(conversation_pieces(conversation, config))
+    return pieces_to_tokens(conversation_pieces(conversation, config, form=form))
 
 
 def render_conversation_for_training(
-    conversation: Conversation | Sequence[Message], config: RenderConfig | None = DEFAULT_CONFIG
+    conversation: Conversation | Sequence[Message],
+    config: RenderConfig | None = DEFAULT_CONFIG,
+    *,
+    form: HarmonyForm = DEFAULT_FORM,
 ) -> list[int]:
     """Token ids of the conversation for training."""
-    return pieces_to_tokens(training_pieces(conversation, config))
+    return pieces_to_tokens(training_pieces(conversation, config, form=form))
 
 
-def render_message(message: Message) -> list[int]:
+def render_message(message: Message, *, form: HarmonyForm = DEFAULT_FORM) -> list[int]:
     """Token ids of one message."""
     out: list[Piece] = []
-    message_pieces(message, out)
+    message_pieces(message, out, form=form)
     return pieces_to_tokens(out)
+
+
+def open_message_pieces(message: Message, form: HarmonyForm = DEFAULT_FORM) -> list[Piece]:
+    """What follows ``<|start|>ROLE`` when the model is to go on writing ``message``: its header
+    (recipient, channel, content type), ``<|message|>`` and its text so far, with no terminator."""
+    out: list[Piece] = []
+    header_pieces(message, out, form)
+    out.append(T.MESSAGE)
+    if message.text:
+        out.append(message.text)
+    return out

@@ -5,6 +5,12 @@ Follows the reference renderer rule for rule: ``oneOf`` at the top and at proper
 prints them (``1e21``, ``3.0``, ``-0.0``, big integers as floats, strings unescaped), and
 description lines split like Rust's ``str::lines``.
 
+The two reference forms differ here in one thing only: the float printer inside serde_json.
+openai-harmony 0.0.8 was built with serde_json on ``ryu`` (``1e21``, ``1.5e300``); oss-harmony
+0.0.11 with serde_json 1.0.149 on ``zmij``, which writes the exponent's sign (``1e+21``,
+``1.5e+300``; negative exponents read the same, ``1e-7``). Both switch to scientific notation
+at the same points and print the same shortest digits.
+
 A key that is present with the value ``null`` counts as present wherever the reference asks
 ``schema.get(key).is_some()`` (``"oneOf": null`` hides a property's description and default;
 ``"items": null`` still makes an array of ``any``).
@@ -18,7 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .types import ToolNamespaceConfig
+from .types import DEFAULT_FORM, HarmonyForm, ToolNamespaceConfig
 
 _I64_MIN = -(2**63)
 _I32_MAX = 2**31 - 1
@@ -42,8 +48,11 @@ def rust_lines(text: str) -> list[str]:
     ]
 
 
-def format_float(value: float) -> str:
-    """A float as serde_json (ryu) prints it: ``3.0``, ``1e21``, ``1e-7``, ``-0.0``, ``1.5e300``."""
+def format_float(value: float, form: HarmonyForm = DEFAULT_FORM) -> str:
+    """A float as serde_json prints it: ``3.0``, ``1e21``, ``1e-7``, ``-0.0``, ``1.5e300``.
+
+    With ``form="oss"`` a non-negative exponent carries its sign: ``1e+21``, ``1.5e+300``.
+    """
     if math.isnan(value) or math.isinf(value):
         return "null"
     if value == 0:
@@ -64,9 +73,11 @@ def format_float(value: float) -> str:
         return f"{sign}{digits[:point]}.{digits[point:]}"
     if -5 < point <= 0:
         return f"{sign}0.{'0' * -point}{digits}"
+    exponent = point - 1
+    exp_text = f"+{exponent}" if form == "oss" and exponent >= 0 else str(exponent)
     if length == 1:
-        return f"{sign}{digits}e{point - 1}"
-    return f"{sign}{digits[0]}.{digits[1:]}e{point - 1}"
+        return f"{sign}{digits}e{exp_text}"
+    return f"{sign}{digits[0]}.{digits[1:]}e{exp_text}"
 
 
 def _overflows(value: int, digit: int, limit: int) -> bool:
@@ -147,8 +158,8 @@ def json_number(value: int | float) -> int | float:
     return serde_f64(repr(value))
 
 
-def json_value(value: Any) -> str:
-    """Compact JSON exactly as serde_json's ``Display`` writes a ``Value``."""
+def json_value(value: Any, form: HarmonyForm = DEFAULT_FORM) -> str:
+    """Compact JSON exactly as serde_json's ``Display`` writes a ``Value`` (floats per ``form``)."""
     if value is None:
         return "null"
     if value is True:
@@ -160,16 +171,16 @@ def json_value(value: Any) -> str:
             number = json_number(value)
         except OverflowError:  # only a lenient reading lets such a number in
             return str(value) if isinstance(value, int) else "null"
-        return str(number) if isinstance(number, int) else format_float(number)
+        return str(number) if isinstance(number, int) else format_float(number, form)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, Mapping):
         inner = ",".join(
-            f"{json.dumps(str(k), ensure_ascii=False)}:{json_value(v)}" for k, v in value.items()
+            f"{json.dumps(str(k), ensure_ascii=False)}:{json_value(v, form)}" for k, v in value.items()
         )
         return "{" + inner + "}"
     if isinstance(value, Sequence):
-        return "[" + ",".join(json_value(v) for v in value) + "]"
+        return "[" + ",".join(json_value(v, form) for v in value) + "]"
     return json.dumps(value)
 
 
@@ -183,13 +194,11 @@ def _get(schema: Any, key: str, missing: Any = None) -> Any:
     return schema.get(key, missing) if isinstance(schema, Mapping) else missing
 
 
-def _default_comment(schema: Mapping[str, Any], default: Any, *, quote_enum: bool) -> str:
+def _default_comment(schema: Mapping[str, Any], default: Any, form: HarmonyForm) -> str:
     """``default: ...`` as the reference writes it (strings raw; quoted unless the schema is an enum)."""
     if isinstance(default, str):
-        if not _is_enum(schema):
-            return f'default: "{default}"'
-        return f"default: {default}" if quote_enum else f"default: {json_value(default)}"
-    return f"default: {json_value(default)}"
+        return f"default: {default}" if _is_enum(schema) else f'default: "{default}"'
+    return f"default: {json_value(default, form)}"
 
 
 def _with_nullable(variant: Any, type_str: str) -> str:
@@ -198,11 +207,11 @@ def _with_nullable(variant: Any, type_str: str) -> str:
     return type_str
 
 
-def to_typescript(schema: Any, indent: str = "") -> str:
-    """Render one JSON Schema node."""
+def to_typescript(schema: Any, indent: str = "", form: HarmonyForm = DEFAULT_FORM) -> str:
+    """Render one JSON Schema node (defaults' numbers printed as ``form``'s reference prints them)."""
     one_of = _get(schema, "oneOf")
     if isinstance(one_of, list):
-        return _top_one_of(one_of, indent)
+        return _top_one_of(one_of, indent, form)
     type_value = _get(schema, "type")
     if isinstance(type_value, list):
         names = ["number" if t == "integer" else t for t in type_value if isinstance(t, str)]
@@ -210,7 +219,7 @@ def to_typescript(schema: Any, indent: str = "") -> str:
             return " | ".join(names)
     if isinstance(type_value, str):
         if type_value == "object":
-            return _object(schema, indent)
+            return _object(schema, indent, form)
         if type_value == "string":
             enum_values = schema.get("enum")
             if isinstance(enum_values, list):
@@ -224,17 +233,17 @@ def to_typescript(schema: Any, indent: str = "") -> str:
             return "boolean"
         if type_value == "array":
             if "items" in schema:
-                return f"{to_typescript(schema['items'], indent)}[]"
+                return f"{to_typescript(schema['items'], indent, form)}[]"
             return "Array<any>"
         return "any"
     return "any"
 
 
-def _top_one_of(variants: list[Any], indent: str) -> str:
+def _top_one_of(variants: list[Any], indent: str, form: HarmonyForm) -> str:
     out: list[str] = []
     for variant in variants:
         out.append(f"\n{indent} | ")
-        out.append(_with_nullable(variant, to_typescript(variant, f"{indent}   ")))
+        out.append(_with_nullable(variant, to_typescript(variant, f"{indent}   ", form)))
         comments: list[str] = []
         desc = _get(variant, "description")
         if isinstance(desc, str):
@@ -244,14 +253,14 @@ def _top_one_of(variants: list[Any], indent: str) -> str:
             comments.append(
                 f'default: "{default}"'
                 if isinstance(default, str) and not _is_enum(variant)
-                else f"default: {json_value(default)}"
+                else f"default: {json_value(default, form)}"
             )
         if comments:
             out.append(f" // {' '.join(comments)}")
     return "".join(out)
 
 
-def _object(schema: Mapping[str, Any], indent: str) -> str:
+def _object(schema: Mapping[str, Any], indent: str, form: HarmonyForm) -> str:
     out: list[str] = []
     desc = schema.get("description")
     if isinstance(desc, str):
@@ -264,12 +273,12 @@ def _object(schema: Mapping[str, Any], indent: str) -> str:
             {r for r in raw_required if isinstance(r, str)} if isinstance(raw_required, list) else set()
         )
         for key, val in props.items():
-            _property(out, key, val, indent, optional="" if key in required else "?")
+            _property(out, key, val, indent, optional="" if key in required else "?", form=form)
     out.append(f"{indent}}}")
     return "".join(out)
 
 
-def _property(out: list[str], key: str, val: Any, indent: str, *, optional: str) -> None:
+def _property(out: list[str], key: str, val: Any, indent: str, *, optional: str, form: HarmonyForm) -> None:
     title = _get(val, "title")
     if isinstance(title, str):
         out.append(f"{indent}// {title}\n{indent}//\n")
@@ -283,17 +292,24 @@ def _property(out: list[str], key: str, val: Any, indent: str, *, optional: str)
         out.append(f"{indent}// Examples:\n")
         out.extend(f'{indent}// - "{ex}"\n' for ex in examples if isinstance(ex, str))
     if isinstance(one_of, list):
-        _one_of_property(out, key, val, one_of, indent=indent, optional=optional)
+        _one_of_property(out, key, val, one_of, indent=indent, optional=optional, form=form)
         return
-    type_str = _with_nullable(val, to_typescript(val, f"{indent}    "))
+    type_str = _with_nullable(val, to_typescript(val, f"{indent}    ", form))
     out.append(f"{indent}{key}{optional}: {type_str},")
     if one_of is _MISSING and isinstance(val, Mapping) and "default" in val:
-        out.append(f" // {_default_comment(val, val['default'], quote_enum=True)}")
+        out.append(f" // {_default_comment(val, val['default'], form)}")
     out.append("\n")
 
 
 def _one_of_property(
-    out: list[str], key: str, val: Mapping[str, Any], variants: list[Any], *, indent: str, optional: str
+    out: list[str],
+    key: str,
+    val: Mapping[str, Any],
+    variants: list[Any],
+    *,
+    indent: str,
+    optional: str,
+    form: HarmonyForm,
 ) -> None:
     prop_desc = val.get("description")
     prop_desc = prop_desc if isinstance(prop_desc, str) else None
@@ -304,25 +320,25 @@ def _one_of_property(
         out.append(f"{indent}// {prop_desc}\n")
         desc_above = True
     if "default" in val:
-        out.append(f"{indent}// {_default_comment(val, val['default'], quote_enum=True)}\n")
+        out.append(f"{indent}// {_default_comment(val, val['default'], form)}\n")
     out.append(f"{indent}{key}{optional}:\n")
     for i, variant in enumerate(variants):
         out.append(f"{indent} | ")
-        out.append(_with_nullable(variant, to_typescript(variant, f"{indent}   ")))
+        out.append(_with_nullable(variant, to_typescript(variant, f"{indent}   ", form)))
         comments: list[str] = []
         if not (i == 0 and desc_above):
             vdesc = _get(variant, "description")
             if isinstance(vdesc, str) and vdesc != prop_desc:
                 comments.append(vdesc)
         if isinstance(variant, Mapping) and "default" in variant:
-            comments.append(_default_comment(variant, variant["default"], quote_enum=True))
+            comments.append(_default_comment(variant, variant["default"], form))
         if comments:
             out.append(f" // {' '.join(comments)}")
         out.append("\n")
     out.append(f"{indent},\n")
 
 
-def tools_section(tools: Sequence[tuple[str, ToolNamespaceConfig]]) -> str:
+def tools_section(tools: Sequence[tuple[str, ToolNamespaceConfig]], form: HarmonyForm = DEFAULT_FORM) -> str:
     """The ``# Tools`` section for a system or developer message (namespaces in key order)."""
     sections = ["# Tools"]
     for _key, ns in tools:
@@ -335,7 +351,8 @@ def tools_section(tools: Sequence[tuple[str, ToolNamespaceConfig]]) -> str:
             for tool in ns.tools:
                 lines.extend(f"// {line}" for line in rust_lines(tool.description))
                 if tool.parameters is not None:
-                    lines.append(f"type {tool.name} = (_: {to_typescript(tool.parameters)}) => any;\n")
+                    params = to_typescript(tool.parameters, "", form)
+                    lines.append(f"type {tool.name} = (_: {params}) => any;\n")
                 else:
                     lines.append(f"type {tool.name} = () => any;\n")
             lines.append(f"}} // namespace {ns.name}")

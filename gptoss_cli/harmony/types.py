@@ -10,13 +10,30 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from ..errors import ConversationFormatError
 
 DEFAULT_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
 DEFAULT_KNOWLEDGE_CUTOFF = "2024-06"
 DEFAULT_CHANNELS = ("analysis", "commentary", "final")
+
+HarmonyForm = Literal["openai", "oss"]
+"""Which reference library's rendering to reproduce, token for token: ``"openai"`` is the PyPI
+package openai-harmony 0.0.8; ``"oss"`` is oss-harmony 0.0.11, the fork recent vLLM ships (same
+Python module name). They differ in how a header with a recipient is ordered, in ``<|constrain|>``
+before every content type, and in how large and small numbers print in tool schemas."""
+HARMONY_FORMS: tuple[HarmonyForm, ...] = ("openai", "oss")
+DEFAULT_FORM: HarmonyForm = "openai"
+
+
+def harmony_form(value: str) -> HarmonyForm:
+    """``"openai"`` or ``"oss"`` (any case) as a :data:`HarmonyForm`; ``ValueError`` otherwise."""
+    lowered = value.strip().lower()
+    for form in HARMONY_FORMS:
+        if lowered == form:
+            return form
+    raise ValueError(f"unknown Harmony form {value!r} (one of {', '.join(HARMONY_FORMS)})")
 
 
 class Role(enum.StrEnum):
@@ -317,12 +334,15 @@ class RenderConfig:
 
 
 __all__ = [
+    "DEFAULT_FORM",
+    "HARMONY_FORMS",
     "Author",
     "ChannelConfig",
     "Content",
     "Conversation",
     "ConversationFormatError",
     "DeveloperContent",
+    "HarmonyForm",
     "Message",
     "ReasoningEffort",
     "RenderConfig",
@@ -331,4 +351,5 @@ __all__ = [
     "TextContent",
     "ToolDescription",
     "ToolNamespaceConfig",
+    "harmony_form",
 ]

@@ -216,10 +216,8 @@ class StreamView:
         self.err.clear_indicator()
         self.out.close()
         if result.outcome == "incomplete":
-            why = {"length": "the server's token limit", "interrupted": "interrupted"}.get(
-                result.finish_reason or "", result.error or "the stream ended early"
-            )
-            self.err.write(f"gptoss: the answer was cut off ({why}); what arrived is kept\n", "33")
+            cause = result.cut_off_cause
+            self.err.write(f"gptoss: the answer was cut off by {cause}; what arrived is kept\n", "33")
         if result.outcome in ("no_answer", "incomplete") and result.unclear_text and not self.options.raw:
             self.err.write(unclear_block(result.unclear_text), "33")
         if self.options.stats:
@@ -258,4 +256,6 @@ def format_stats(result: TurnResult) -> str:
     parts.append(f"total {t.total:.2f}s")
     if result.finish_reason:
         parts.append(f"finish {result.finish_reason}")
+    if result.limit is not None:
+        parts.append(f"limit {result.limit.describe()}")
     return " · ".join(parts)

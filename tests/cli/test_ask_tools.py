@@ -51,7 +51,7 @@ WEATHER = (
 
 
 def _prompt(server: ScriptedServer, i: int = -1) -> str:
-    return get_tokenizer().decode(server.requests[i].json()["prompt"])
+    return get_tokenizer().decode(server.posts[i].json()["prompt"])
 
 
 def _script(server: ScriptedServer, *answers: list[str]) -> list[str]:
@@ -152,7 +152,7 @@ def test_max_steps_bounds_the_loop(scripted_server: ScriptedServer, tmp_path: Pa
     result = run(["ask", "q", "--max-steps", "1", "--tools", str(_tool_file(tmp_path, WEATHER)), *args])
     assert result.code == 1
     assert "--max-steps" in result.stderr
-    assert len(scripted_server.requests) == 2
+    assert len(scripted_server.posts) == 2
 
 
 def test_a_tool_call_without_tools_is_one_line(scripted_server: ScriptedServer) -> None:
@@ -271,3 +271,53 @@ def test_the_python_tool_keeps_state_across_calls_in_a_loop(scripted_server: Scr
     assert "## python\n\nUse this tool to execute Python code in your chain of thought." in first
     assert "<|start|>python to=assistant<|channel|>analysis<|message|>21<|end|>" in second
     assert "<|start|>python to=assistant<|channel|>analysis<|message|>40<|end|>" in third
+
+
+def _config_with_tool(tmp_path: Path, extra: str) -> Path:
+    (tmp_path / "weather.py").write_text(WEATHER)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        extra + "[tools.get_weather]\n"
+        'description = "Current weather for a city"\n'
+        f'command = ["{sys.executable}", "weather.py"]\n'
+        'parameters = { type = "object", properties = { days = { type = "number", default = 1e21 } } }\n'
+        'approve = "auto"\n'
+    )
+    return config
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '[prompt]\nharmony = "oss"\n',  # every profile
+        '[profiles.vllm]\nkind = "llamacpp"\nharmony = "oss"\n',  # this server only (the file's only profile)
+        '[prompt]\nharmony = "openai"\n[profiles.vllm]\nkind = "llamacpp"\nharmony = "oss"\n',  # profile wins
+    ],
+)
+def test_the_oss_form_from_the_config_renders_every_prompt(
+    scripted_server: ScriptedServer, tmp_path: Path, extra: str
+) -> None:
+    config = _config_with_tool(tmp_path, extra)
+    args = _script(scripted_server, CALL, FINAL)
+    result = run(["ask", "Weather in Paris?", "--config", str(config), *args])
+    assert result.code == 0, result.stderr
+    first, second = _prompt(scripted_server, 0), _prompt(scripted_server, 1)
+    assert "days?: number, // default: 1e+21" in first
+    assert (
+        "<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json"
+        '<|message|>{"city": "Paris"}<|call|>' in second
+    )
+    assert "<|start|>functions.get_weather<|channel|>commentary to=assistant<|message|>" in second
+
+
+def test_the_openai_form_is_the_default(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    config = _config_with_tool(
+        tmp_path, '[profiles.other]\nharmony = "oss"\n[profiles.mine]\nkind = "llamacpp"\n'
+    )
+    args = _script(scripted_server, CALL, FINAL)
+    result = run(["ask", "q", "--config", str(config), "--profile", "mine", *args])
+    assert result.code == 0, result.stderr
+    assert "days?: number, // default: 1e21" in _prompt(scripted_server, 0)
+    assert "<|start|>assistant to=functions.get_weather<|channel|>commentary <|constrain|>json" in _prompt(
+        scripted_server, 1
+    )

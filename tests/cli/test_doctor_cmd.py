@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,8 @@ def test_good_server_exits_zero_with_a_table(scripted_server: ScriptedServer) ->
     assert lines[0].split() == ["CHECK", "STATUS", "DETAIL"]
     rows = {line[:20].strip(): line[20:28].strip() for line in lines[1:] if line[:1] != " "}
     assert rows == {
-        "reachable": "ok", "auth": "ok", "server": "ok", "models": "ok", "token-id prompts": "ok",
+        "reachable": "ok", "auth": "ok", "server": "ok", "models": "ok", "generation limit": "ok",
+        "token-id prompts": "ok",
         "control tokens": "ok", "<|return|> ends": "ok", "<|call|> ends": "ok", "<|end|> in content": "ok",
         "llama --special": "ok", "first token": "ok", "tokens/s": "ok",
     }  # fmt: skip
@@ -128,3 +130,14 @@ def test_unknown_profile_kind_is_a_usage_error() -> None:
     assert result.code == 1
     assert result.out == ""
     assert result.stderr.startswith("gptoss: error: unknown server kind 'tgi'")
+
+
+def test_doctor_probes_in_the_profiles_harmony_form(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    from gptoss_cli.doctor_probes import call_prompt
+
+    vllm_good(scripted_server)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[profiles.v]\nbase_url = "{scripted_server.url}"\nharmony = "oss"\n')
+    assert run(["doctor", "--config", str(config)]).code == 0
+    calls = [r.json() for r in scripted_server.requests if r.path.endswith("/completions")]
+    assert calls[-1]["prompt"] == list(call_prompt("oss").ids)

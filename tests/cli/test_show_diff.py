@@ -116,7 +116,7 @@ def test_show_marks_a_cut_off_answer(tmp_path: Path) -> None:
     result = run(["show", _file(tmp_path / "cut.json", messages, turns)])
     assert result.code == 0
     assert result.out == "› Tell me\nOnce upon a\n"
-    assert "cut off (the server's token limit)" in result.stderr
+    assert "cut off by the server's token limit" in result.stderr
 
 
 def test_show_reads_chat_completions_files_and_history_ids(tmp_path: Path) -> None:

@@ -50,3 +50,13 @@ def test_piped_ask_loads_no_terminal_ui(scripted_server: ScriptedServer) -> None
     assert done.returncode == 0, done.stderr
     assert done.stdout == "hi\n"
     assert "prompt_toolkit" not in modules and "rich.markdown" not in modules
+
+
+def test_a_configured_url_costs_no_discovery(scripted_server: ScriptedServer) -> None:
+    scripted_server.script(
+        "/v1/completions", Reply.sse(llamacpp_stream(["<|channel|>final<|message|>", "hi"]))
+    )
+    modules, done = _modules(["ask", "q", "-n", "--base-url", scripted_server.url, "--kind", "openai"])
+    assert done.returncode == 0, done.stderr
+    assert "gptoss_cli.discover" not in modules
+    assert "concurrent.futures" not in modules

@@ -1,4 +1,8 @@
-"""Every public openai-harmony 0.0.8 vector, through the Python API (the CLI has its own test)."""
+"""Every public vector of both references, through the Python API (the CLI has its own test).
+
+openai-harmony 0.0.8 (``tests/data/conformance``) and oss-harmony 0.0.11
+(``tests/data/conformance-oss``) were run on the same inputs; each set is checked with its form.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ import pytest
 
 from gptoss_cli.errors import GptossError
 from gptoss_cli.harmony import (
+    HARMONY_FORMS,
     STOP_TOKENS,
     STOP_TOKENS_FOR_ASSISTANT_ACTIONS,
     Conversation,
+    HarmonyForm,
     RenderConfig,
     Role,
     StreamParser,
@@ -26,11 +32,11 @@ from gptoss_cli.harmony import (
 )
 from gptoss_cli.harmony import tokens as T
 
-from .conftest import DATA, case_id, load_cases
+from .conftest import SETS, form_case_id, form_cases, load_cases, reference
 
-RENDER = load_cases("render")
-PARSE = load_cases("parse")
-STREAMING = load_cases("streaming")
+RENDER = form_cases("render")
+PARSE = form_cases("parse")
+STREAMING = form_cases("streaming")
 
 
 def _conversation(case: dict[str, Any]) -> Conversation:
@@ -38,8 +44,20 @@ def _conversation(case: dict[str, Any]) -> Conversation:
     return Conversation.from_dict(raw, strict=True)
 
 
-@pytest.mark.parametrize("case", RENDER, ids=case_id)
-def test_render(case: dict[str, Any]) -> None:
+def test_both_sets_are_present_and_of_their_reference() -> None:
+    assert {reference("render", form) for form in HARMONY_FORMS} == {
+        "openai-harmony==0.0.8",
+        "oss-harmony==0.0.11",
+    }
+    for name in ("render", "parse", "streaming"):
+        inputs = [
+            [{k: v for k, v in c.items() if k != "expected"} for c in load_cases(name, f)] for f in SETS
+        ]
+        assert inputs[0] == inputs[1], f"{name}: the two sets must hold the same inputs"
+
+
+@pytest.mark.parametrize(("form", "case"), RENDER, ids=form_case_id)
+def test_render(form: HarmonyForm, case: dict[str, Any]) -> None:
     expected = case["expected"]
     try:
         conversation = _conversation(case)
@@ -52,10 +70,10 @@ def test_render(case: dict[str, Any]) -> None:
     config = RenderConfig(case["config"]["auto_drop_analysis"])
     functions = {
         "render_conversation_for_completion": lambda: completion_pieces(
-            conversation, Role(case["next_turn_role"]), config
+            conversation, Role(case["next_turn_role"]), config, form=form
         ),
-        "render_conversation": lambda: conversation_pieces(conversation, config),
-        "render_conversation_for_training": lambda: training_pieces(conversation, config),
+        "render_conversation": lambda: conversation_pieces(conversation, config, form=form),
+        "render_conversation_for_training": lambda: training_pieces(conversation, config, form=form),
     }
     for name, want in expected.items():
         if "error" in want:
@@ -72,32 +90,34 @@ def _role(case: dict[str, Any]) -> Role | None:
     return Role(case["role"]) if case["role"] else None
 
 
-@pytest.mark.parametrize("case", PARSE, ids=case_id)
-def test_parse_strict_tokens(case: dict[str, Any]) -> None:
+@pytest.mark.parametrize(("form", "case"), PARSE, ids=form_case_id)
+def test_parse_strict_tokens(form: HarmonyForm, case: dict[str, Any]) -> None:
     want = case["expected"]["strict"]
     if "error" in want:
         with pytest.raises(GptossError) as info:
-            parse_tokens(case["tokens"], _role(case), strict=True)
+            parse_tokens(case["tokens"], _role(case), strict=True, form=form)
         assert str(info.value) == want["error"]["message"]
     else:
-        got = parse_tokens(case["tokens"], _role(case), strict=True)
+        got = parse_tokens(case["tokens"], _role(case), strict=True, form=form)
         assert [m.to_dict() for m in got] == want["messages"]
 
 
-@pytest.mark.parametrize("case", [c for c in PARSE if c["tokens_source"] == "encoded"], ids=case_id)
-def test_parse_strict_text(case: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("form", "case"), [(f, c) for f, c in PARSE if c["tokens_source"] == "encoded"], ids=form_case_id
+)
+def test_parse_strict_text(form: HarmonyForm, case: dict[str, Any]) -> None:
     want = case["expected"]["strict"]
     if "error" in want:
         with pytest.raises(GptossError):
-            parse_text(case["completion_text"], _role(case), strict=True)
+            parse_text(case["completion_text"], _role(case), strict=True, form=form)
     else:
-        got = parse_text(case["completion_text"], _role(case), strict=True)
+        got = parse_text(case["completion_text"], _role(case), strict=True, form=form)
         assert [m.to_dict() for m in got] == want["messages"]
 
 
-@pytest.mark.parametrize("case", PARSE, ids=case_id)
-def test_parse_lenient_matches_strict_on_clean_output(case: dict[str, Any]) -> None:
-    got = parse_tokens(case["tokens"], _role(case))  # never raises
+@pytest.mark.parametrize(("form", "case"), PARSE, ids=form_case_id)
+def test_parse_lenient_matches_strict_on_clean_output(form: HarmonyForm, case: dict[str, Any]) -> None:
+    got = parse_tokens(case["tokens"], _role(case))  # never raises, and knows no form
     want = case["expected"]["strict"]
     if any(m.notes for m in got):
         return  # repaired, visibly: allowed to differ from strict
@@ -105,9 +125,9 @@ def test_parse_lenient_matches_strict_on_clean_output(case: dict[str, Any]) -> N
     assert [m.to_dict() for m in got] == want["messages"]
 
 
-@pytest.mark.parametrize("case", STREAMING, ids=case_id)
-def test_streaming_steps(case: dict[str, Any]) -> None:
-    parser = StreamParser(_role(case), strict=case["strict"])
+@pytest.mark.parametrize(("form", "case"), STREAMING, ids=form_case_id)
+def test_streaming_steps(form: HarmonyForm, case: dict[str, Any]) -> None:
+    parser = StreamParser(_role(case), strict=case["strict"], form=form)
     error = case.get("error")
     for i, token in enumerate(case["tokens"]):
         if error and i == error["at_index"]:
@@ -137,8 +157,9 @@ def test_streaming_steps(case: dict[str, Any]) -> None:
         assert [m.to_dict(notes=False) for m in parser.messages] == after["messages"]
 
 
-def test_stop_tokens_and_special_ids() -> None:
-    data = json.loads((DATA / "stop_tokens.json").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("form", HARMONY_FORMS)
+def test_stop_tokens_and_special_ids(form: HarmonyForm) -> None:
+    data = json.loads((SETS[form] / "stop_tokens.json").read_text(encoding="utf-8"))
     assert sorted(STOP_TOKENS) == data["stop_tokens"]
     assert sorted(STOP_TOKENS_FOR_ASSISTANT_ACTIONS) == data["stop_tokens_for_assistant_actions"]
     assert {t: T.SPECIAL_IDS[t] for t in data["special_token_ids"]} == data["special_token_ids"]

@@ -1,9 +1,14 @@
-"""Differential property tests: gptoss's Harmony core against openai-harmony 0.0.8, live.
+"""Differential property tests: gptoss's Harmony core against BOTH reference libraries, live.
 
-The reference (the PyPI package, Rust core) is the oracle. Hypothesis generates inputs the
-public vectors never show; both implementations get the same input and must agree on every
-token, every character of decoded text, every parsed field, and on whether (and, where the
-reference has a message of its own, with which message) they fail.
+The references (PyPI packages, Rust cores) are the oracles: openai-harmony 0.0.8, imported here
+(the ``[test]`` extra), for ``form="openai"``; oss-harmony 0.0.11, the fork vLLM ships, for
+``form="oss"``. The fork installs the same module name, so it runs in a venv of its own, made
+from PyPI under ``${GPTOSS_CACHE:-~/.cache/gptoss-cli}`` and asked through a child process
+(:mod:`.oss_reference`); when that venv cannot be made the tests fail, they never skip.
+Hypothesis generates inputs the public vectors never show; gptoss in each form and that form's
+reference get the same input and must agree on every token, every character of decoded text,
+every parsed field, and on whether (and, where the reference has a message of its own, with
+which message) they fail.
 
 * Rendering: the conversation JSON goes to the Rust core as a string (the shape
   ``Conversation.to_json()`` produces, plus what only hand-written JSON has); gptoss reads the
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -30,8 +36,10 @@ from gptoss_cli import harmony
 from gptoss_cli.errors import ConversationFormatError, ParseError, RenderError
 from gptoss_cli.harmony import (
     BROWSER,
+    HARMONY_FORMS,
     PYTHON,
     Conversation,
+    HarmonyForm,
     RenderConfig,
     Role,
     StreamParser,
@@ -44,6 +52,8 @@ from gptoss_cli.harmony import (
     training_pieces,
 )
 from gptoss_cli.harmony import tokens as T
+
+from . import oss_reference
 
 # The reference loads its vocabulary from here (offline) instead of downloading it.
 os.environ.setdefault("TIKTOKEN_ENCODINGS_BASE", str(Path(harmony.__file__).resolve().parent / "data"))
@@ -483,7 +493,21 @@ _FUNCTIONS: dict[str, Callable[..., list[int]]] = {
 }
 
 
-def _reference_render(kind: str, conversation_json: str, next_role: str, drop: bool) -> Outcome:
+def _oss() -> oss_reference.Oracle:
+    """The oss-harmony child; a missing venv fails the test with what went wrong."""
+    try:
+        return oss_reference.oracle()
+    except oss_reference.OracleUnavailable as exc:
+        pytest.fail(f"oss-harmony {oss_reference.VERSION} is needed as an oracle: {exc}", pytrace=False)
+
+
+def _reference_render(
+    kind: str, conversation_json: str, next_role: str, drop: bool, form: HarmonyForm = "openai"
+) -> Outcome:
+    if form == "oss":
+        request = {"conversation_json": conversation_json, "next_role": next_role, "drop": drop}
+        status, value = _oss().ask({"op": "render", "kind": kind, **request})["outcome"]
+        return (status, tuple(value) if status == "ok" else value)
     kwargs: dict[str, Any] = {"conversation_json": conversation_json, "config": {"auto_drop_analysis": drop}}
     if kind == "completion":
         kwargs["next_turn_role"] = next_role
@@ -496,7 +520,9 @@ def _reference_render(kind: str, conversation_json: str, next_role: str, drop: b
     return ("ok", (tokens, ENC.decode(tokens)))
 
 
-def _our_render(kind: str, conversation_json: str, next_role: str, drop: bool) -> Outcome:
+def _our_render(
+    kind: str, conversation_json: str, next_role: str, drop: bool, form: HarmonyForm = "openai"
+) -> Outcome:
     try:
         conversation = Conversation.from_dict(json.loads(conversation_json), strict=True)
     except ConversationFormatError:
@@ -504,22 +530,24 @@ def _our_render(kind: str, conversation_json: str, next_role: str, drop: bool) -
     config = RenderConfig(auto_drop_analysis=drop)
     try:
         if kind == "completion":
-            pieces = completion_pieces(conversation, Role(next_role), config)
+            pieces = completion_pieces(conversation, Role(next_role), config, form=form)
         elif kind == "conversation":
-            pieces = conversation_pieces(conversation, config)
+            pieces = conversation_pieces(conversation, config, form=form)
         else:
-            pieces = training_pieces(conversation, config)
+            pieces = training_pieces(conversation, config, form=form)
     except RenderError as exc:
         return ("error", str(exc))
     return ("ok", (pieces_to_tokens(pieces), pieces_to_text(pieces)))
 
 
 def assert_renders_alike(conversation: Any, next_role: str = "assistant", drop: bool = True) -> None:
+    """gptoss renders like each reference, in its form (three functions, two forms)."""
     conversation_json = json.dumps(conversation)
-    for kind in _FUNCTIONS:
-        reference = _reference_render(kind, conversation_json, next_role, drop)
-        ours = _our_render(kind, conversation_json, next_role, drop)
-        assert ours == reference, f"{kind}: {conversation_json}"
+    for form in HARMONY_FORMS:
+        for kind in _FUNCTIONS:
+            reference = _reference_render(kind, conversation_json, next_role, drop, form)
+            ours = _our_render(kind, conversation_json, next_role, drop, form)
+            assert ours == reference, f"{form} {kind}: {conversation_json}"
 
 
 @_settings(250)
@@ -558,6 +586,18 @@ def test_long_text_tokens_match_reference(texts: list[str]) -> None:
 def test_builtin_namespaces_match_reference() -> None:
     assert BROWSER.to_dict() == oh.ToolNamespaceConfig.browser().model_dump()
     assert PYTHON.to_dict() == oh.ToolNamespaceConfig.python().model_dump()
+    fork = _oss().ask({"op": "builtins"})
+    assert (BROWSER.to_dict(), PYTHON.to_dict()) == (fork["browser"], fork["python"])
+
+
+def test_the_oracles_are_the_two_references_and_differ() -> None:
+    assert _oss().identity == {"name": "oss-harmony", "version": "0.0.11"}
+    call = {"role": "assistant", "channel": "commentary", "recipient": "functions.f", "content": "{}"}
+    conversation_json = json.dumps({"messages": [call]})
+    openai = _reference_render("conversation", conversation_json, "assistant", True, "openai")
+    oss = _reference_render("conversation", conversation_json, "assistant", True, "oss")
+    assert openai[1][1] == "<|start|>assistant to=functions.f<|channel|>commentary<|message|>{}<|call|>"
+    assert oss[1][1] == "<|start|>assistant<|channel|>commentary to=functions.f<|message|>{}<|call|>"
 
 
 # --- JSON Schema to TypeScript ---------------------------------------------------------------
@@ -752,7 +792,10 @@ def _normalise(message: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _reference_parse(tokens: list[int], role: str | None) -> Outcome:
+def _reference_parse(tokens: list[int], role: str | None, form: HarmonyForm = "openai") -> Outcome:
+    if form == "oss":
+        status, value = _oss().ask({"op": "parse", "tokens": tokens, "role": role})["outcome"]
+        return (status, value)
     try:
         raw = ENC._inner.parse_messages_from_completion_tokens(tokens, role, True)
     except RuntimeError as exc:
@@ -760,9 +803,9 @@ def _reference_parse(tokens: list[int], role: str | None) -> Outcome:
     return ("ok", [_normalise(m) for m in json.loads(raw)])
 
 
-def _our_parse(tokens: list[int], role: str | None) -> Outcome:
+def _our_parse(tokens: list[int], role: str | None, form: HarmonyForm = "openai") -> Outcome:
     try:
-        messages = parse_tokens(tokens, Role(role) if role else None, strict=True)
+        messages = parse_tokens(tokens, Role(role) if role else None, strict=True, form=form)
     except ParseError as exc:
         return ("error", str(exc))
     return ("ok", [m.to_dict() for m in messages])
@@ -778,10 +821,14 @@ PENDING_BYTE_THEN_SPECIAL = [T.MESSAGE, 158, T.CHANNEL, 378]
 @given(_completion(), PARSE_ROLES)
 @example(PENDING_BYTE_THEN_SPECIAL, "assistant")
 def test_parse_matches_reference(tokens: list[int], role: str | None) -> None:
-    assert _our_parse(tokens, role) == _reference_parse(tokens, role), tokens
+    for form in HARMONY_FORMS:
+        assert _our_parse(tokens, role, form) == _reference_parse(tokens, role, form), (form, tokens)
 
 
-def _reference_steps(tokens: list[int], role: str | None) -> list[Any]:
+def _reference_steps(tokens: list[int], role: str | None, form: HarmonyForm = "openai") -> list[Any]:
+    if form == "oss":
+        steps = _oss().ask({"op": "steps", "tokens": tokens, "role": role})["steps"]
+        return [tuple(step) for step in steps]
     parser = oh.StreamableParser(ENC, oh.Role(role) if role else None, strict=True)
     steps: list[Any] = []
     for token in tokens:
@@ -811,8 +858,8 @@ def _reference_steps(tokens: list[int], role: str | None) -> list[Any]:
     return steps
 
 
-def _our_steps(tokens: list[int], role: str | None) -> list[Any]:
-    parser = StreamParser(Role(role) if role else None, strict=True)
+def _our_steps(tokens: list[int], role: str | None, form: HarmonyForm = "openai") -> list[Any]:
+    parser = StreamParser(Role(role) if role else None, strict=True, form=form)
     steps: list[Any] = []
     for token in tokens:
         try:
@@ -845,4 +892,5 @@ def _our_steps(tokens: list[int], role: str | None) -> list[Any]:
 @given(_completion(), PARSE_ROLES)
 @example(PENDING_BYTE_THEN_SPECIAL, "assistant")
 def test_streaming_matches_reference(tokens: list[int], role: str | None) -> None:
-    assert _our_steps(tokens, role) == _reference_steps(tokens, role), tokens
+    for form in HARMONY_FORMS:
+        assert _our_steps(tokens, role, form) == _reference_steps(tokens, role, form), (form, tokens)
