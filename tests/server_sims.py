@@ -398,6 +398,8 @@ class SGLang(VLLM):
 
 
 _L = "llama.cpp 11434.0.0"
+_Run = tuple[list[tuple[str, int]], str, int, int]
+"""What llama-server generated: (text, id) pieces, the finish reason, prompt and completion token counts."""
 
 
 @dataclass
@@ -470,7 +472,7 @@ class LlamaServer(SimulatedServer):
                  "n_prompt_tokens": prompt_len, "n_ctx": n_ctx}  # fmt: skip
         return Reply.json({"error": error}, 400, headers=self._headers())
 
-    def _run(self, body: Mapping[str, Any]) -> tuple[list[tuple[str, int]], str, int, int]:
+    def _run(self, body: Mapping[str, Any]) -> _Run:
         prompt_len = len(_prompt_tokens(body.get("prompt", "")))
         n_ctx = self.context_length // self.slots
         n_predict = body.get("n_predict", body.get("max_tokens", -1))
@@ -489,14 +491,19 @@ class LlamaServer(SimulatedServer):
                 return out, "stop", prompt_len, len(out)
         raise AssertionError("unreachable")
 
-    def completions(self, request: RecordedRequest) -> Reply:
+    def _accept(self, request: RecordedRequest) -> Reply | tuple[dict[str, Any], _Run]:
+        """The request's body and what the model generated, or the server's refusal."""
         body = self._record(request)
         if isinstance(body, Reply):
             return body
         refused = self._too_long(body)
-        if refused is not None:
-            return refused
-        pieces, finish, prompt_len, n = self._run(body)
+        return refused if refused is not None else (body, self._run(body))
+
+    def completions(self, request: RecordedRequest) -> Reply:
+        accepted = self._accept(request)
+        if isinstance(accepted, Reply):
+            return accepted
+        body, (pieces, finish, prompt_len, n) = accepted
         head = {"created": 1, "model": self.model_id, "object": "text_completion", "id": "cmpl-sim"}
         steps = [
             event({"choices": [{"index": 0, "text": t, "logprobs": None, "finish_reason": None}], **head})
@@ -512,13 +519,10 @@ class LlamaServer(SimulatedServer):
         return Reply.sse([*steps, DONE], headers=self._headers())
 
     def native(self, request: RecordedRequest) -> Reply:
-        body = self._record(request)
-        if isinstance(body, Reply):
-            return body
-        refused = self._too_long(body)
-        if refused is not None:
-            return refused
-        pieces, finish, prompt_len, n = self._run(body)
+        accepted = self._accept(request)
+        if isinstance(accepted, Reply):
+            return accepted
+        body, (pieces, finish, prompt_len, n) = accepted
         tokens = bool(body.get("return_tokens"))
         steps = [event({"index": 0, "content": t, "tokens": [i] if tokens else [], "stop": False})
                  for t, i in pieces]  # fmt: skip

@@ -24,6 +24,7 @@ from .common import (
     ProfileOpt,
     PythonToolOpt,
     ReasoningOpt,
+    RoleOpt,
     SchemaOpt,
     ShowReasoningOpt,
     StatsOpt,
@@ -47,6 +48,7 @@ _CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 def ask(
     prompt: Annotated[str | None, typer.Argument(help="The question (joined after piped stdin).")] = None,
     system: SystemOpt = None,
+    role: RoleOpt = None,
     reasoning: ReasoningOpt = None,
     option: OptionOpt = None,
     no_stream: Annotated[
@@ -69,6 +71,10 @@ def ask(
     max_steps: MaxStepsOpt = 10,
     schema: SchemaOpt = None,
     cid: Annotated[str | None, typer.Option("--cid", help="Continue the conversation with this id.")] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Option("-f", "--file", help="Attach a file, URL or - (stdin) to the question (repeatable)."),
+    ] = None,
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
@@ -83,8 +89,13 @@ def ask(
     from ..ui.approval import line_asker
     from ..ui.stream import StreamView, ViewOptions
 
+    attach_stdin = "-" in (files or ())
     piped = read_stdin_if_piped()
-    text = "\n".join(p for p in (piped, prompt) if p)
+    text = "\n".join(p for p in (None if attach_stdin else piped, prompt) if p)
+    if files:
+        from ..tools.attachments import compose, read_attachment
+
+        text = compose(text, [read_attachment(f, stdin_text=piped or "") for f in files])
     if not text.strip():
         raise UsageError("nothing to ask", hint='give a PROMPT or pipe text in: gptoss ask "why?" < log.txt')
     flags: dict[str, Any] = {
@@ -94,6 +105,7 @@ def ask(
         "show_reasoning": show_reasoning or None,
         "stats": stats or None,
         "save_history": False if no_log else None,
+        "role": role,
     }
     response_format = load_schema(schema) if schema is not None else None  # before any server is asked
     tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)

@@ -22,6 +22,7 @@ from .common import (
     ProfileOpt,
     PythonToolOpt,
     ReasoningOpt,
+    RoleOpt,
     ShowReasoningOpt,
     StatsOpt,
     SystemOpt,
@@ -39,6 +40,7 @@ from .common import (
 def chat(
     file: Annotated[str | None, typer.Argument(help="A saved conversation to continue.")] = None,
     system: SystemOpt = None,
+    role: RoleOpt = None,
     reasoning: ReasoningOpt = None,
     option: OptionOpt = None,
     show_reasoning: ShowReasoningOpt = False,
@@ -74,6 +76,7 @@ def chat(
         "show_reasoning": show_reasoning or None,
         "stats": stats or None,
         "save_history": False if no_log else None,
+        "role": role,
     }
     tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
     session, settings, registry = open_session(flags, split_options(option or []), tool_flags)

@@ -29,6 +29,7 @@ ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config file.")]
 SystemOpt = Annotated[
     str | None, typer.Option("-s", "--system", "--instructions", help="Instructions (the developer message).")
 ]
+RoleOpt = Annotated[str | None, typer.Option("--role", help="A saved role from the config ([roles.NAME]).")]
 ReasoningOpt = Annotated[
     str | None, typer.Option("-r", "--reasoning", help="Reasoning effort: low, medium, high.")
 ]
@@ -135,7 +136,8 @@ def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry 
         ):
             registry.add(namespace)
         builtins = settings.builtins
-    for path in flags.files:
+    role_tools = [str(settings.config_file.parent / p) for p in settings.role_tools] if settings else []
+    for path in (*role_tools, *flags.files):
         for namespace in load_tool_file(path):
             registry.add(namespace)
     for path in flags.functions:
@@ -150,6 +152,7 @@ def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry 
         registry.add(browser_namespace(search_command=builtins.get("search_command")))
     if settings is not None:
         for name, server in settings.mcp.items():
+            from ..paths import cache_dir
             from ..tools.mcp_tools import mcp_namespace
 
             registry.add(
@@ -162,6 +165,7 @@ def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry 
                     namespace=server.get("namespace"),
                     approve=server.get("approve", "ask"),
                     timeout=float(server.get("timeout", 60.0)),
+                    cache_dir=cache_dir() / "mcp",
                 )
             )
     return registry or None

@@ -23,6 +23,7 @@ from ..errors import ConfigError, UsageError
 from .loader import ENV_CONFIG, ConfigFile, read_config_file
 from .schema import (
     FIELDS,
+    ROLE_SETTINGS,
     DisplayConfig,
     HistoryConfig,
     ProfileConfig,
@@ -53,6 +54,7 @@ FLAG_NAMES: Mapping[str, str] = {
     "stats": "--stats",
     "color": "--color",
     "save_history": "--no-log",
+    "role": "--role",
 }
 """Keys :func:`resolve` accepts in its ``flags`` dict, with the flag each names in messages."""
 
@@ -146,6 +148,10 @@ class Settings:
     """``[mcp.NAME]`` from the file (MCP servers)."""
     builtins: dict[str, Any] = field(default_factory=dict)
     """``[builtins]`` from the file."""
+    role: str | None = None
+    """The ``--role`` in force, if any."""
+    role_tools: tuple[str, ...] = ()
+    """Tool files the role offers (added to ``--tools``)."""
 
     @property
     def harmony(self) -> str:
@@ -201,6 +207,7 @@ def resolve(
     for var, target in _ENV_OVERRIDES.items():
         if env.get(var):
             builder.set(target, env[var], f"env {var}", is_flag=False)
+    role = builder.apply_role(given.get("role"))
     for key, value in given.items():
         if key in _TARGET:
             builder.set(_TARGET[key], value, f"flag {FLAG_NAMES[key]}", is_flag=True)
@@ -218,6 +225,8 @@ def resolve(
         tools=file.config.tools,
         mcp=file.config.mcp,
         builtins=file.config.builtins,
+        role=given.get("role"),
+        role_tools=tuple(role.get("tools") or ()),
     )
 
 
@@ -271,6 +280,25 @@ class _Builder:
         self.sources["profile"] = source
         for f in fields(ProfileConfig):
             self.sources[f"profile.{f.name}"] = self.file_source(("profiles", name, f.name))
+
+    def apply_role(self, name: str | None) -> dict[str, Any]:
+        """``--role NAME``: the role's settings over the file's and the environment's (flags come later)."""
+        if name is None:
+            return {}
+        roles = self.file.config.roles
+        if name not in roles:
+            known = ", ".join(sorted(roles)) or f"none: define [roles.{name}] in {self.file.path}"
+            raise UsageError(f"--role {name}: no such role", hint=f"roles: {known}")
+        role = roles[name]
+        for key, target in ROLE_SETTINGS.items():
+            if key in role:
+                self.set(target, role[key], f"role {name}", is_flag=False)
+        if role.get("options"):
+            profile: ProfileConfig = self.sections["profile"]
+            merged = {**profile.options, **role["options"]}
+            self.sections["profile"] = replace(profile, options=merged)
+            self.sources["profile.options"] = f"role {name}"
+        return role
 
     def apply_fallbacks(self) -> None:
         """``OPENAI_BASE_URL`` where the file set no base URL for this profile."""

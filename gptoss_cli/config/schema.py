@@ -133,6 +133,8 @@ class Config:
     """``[mcp.NAME]``: MCP servers whose tools are always offered."""
     builtins: dict[str, Any] = field(default_factory=dict)
     """``[builtins]``: python, browser, python_timeout, search_command."""
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[roles.NAME]``: saved instructions, effort, options and tools, chosen with ``--role NAME``."""
 
     def profile_names(self) -> list[str]:
         """Every selectable profile: the built-in ``default`` and the file's, sorted."""
@@ -377,7 +379,18 @@ TOOL_FIELDS: Mapping[str, Field] = {
     "builtins.browser": Field("true or false", _boolean, "offer the built-in browser tool"),
     "builtins.python_timeout": Field("a positive number of seconds", _seconds, "seconds per python call"),
     "builtins.search_command": Field(_ARGV, _argv, "browser search: the query is its last argument"),
+    "roles.*.system": Field("a string", _string, "the model identity (system message), as /system"),
+    "roles.*.instructions": Field("a string", _string, "developer instructions (the usual 'system prompt')"),
+    "roles.*.effort": Field(_one_of("reasoning"), _choice(REASONING_CHOICES), "reasoning effort"),
+    "roles.*.options": Field("a table of request fields", _table, "request fields (over the profile's)"),
+    "roles.*.tools": Field("a list of tool file paths", _argv, "tool files to offer, as --tools"),
 }
+ROLE_SETTINGS: Mapping[str, str] = {
+    "system": "prompt.identity",
+    "instructions": "prompt.instructions",
+    "effort": "prompt.reasoning",
+}
+"""What a role's keys set (``options`` and ``tools`` are merged, not set)."""
 OPTION_VALUE = Field("a JSON-compatible value (no dates or times)", _json_value, "request field")
 SECTIONS = ("prompt", "display", "history")
 
@@ -388,7 +401,7 @@ def field_for(path: tuple[str, ...]) -> Field | None:
         return OPTION_VALUE
     if len(path) == 3 and path[0] == "profiles":
         return FIELDS.get(f"profiles.*.{path[2]}")
-    if len(path) == 3 and path[0] in ("tools", "mcp"):
+    if len(path) == 3 and path[0] in ("tools", "mcp", "roles"):
         return TOOL_FIELDS.get(f"{path[0]}.*.{path[2]}")
     if len(path) == 2 and path[0] == "builtins":
         return TOOL_FIELDS.get(".".join(path))

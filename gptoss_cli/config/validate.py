@@ -119,7 +119,7 @@ def config_from_dict(
 
 def _check(data: Mapping[str, Any], file: str | None, where: Scan | None) -> tuple[Config, list[ConfigError]]:
     checker = _Checker(file, where)
-    top_known = ["default_profile", *SECTIONS, "profiles", "tools", "mcp", "builtins"]
+    top_known = ["default_profile", *SECTIONS, "profiles", "tools", "mcp", "builtins", "roles"]
     config = Config()
     for key, raw in data.items():
         if key == "default_profile":
@@ -136,6 +136,8 @@ def _check(data: Mapping[str, Any], file: str | None, where: Scan | None) -> tup
             config = replace(config, tools=_named_tables(checker, key, raw))
         elif key == "mcp":
             config = replace(config, mcp=_named_tables(checker, key, raw))
+        elif key == "roles":
+            config = replace(config, roles=_named_tables(checker, key, raw))
         elif key == "builtins":
             values = checker.section((key,), raw, _tool_keys("builtins."))
             config = replace(config, builtins=values or {})

@@ -11,6 +11,11 @@ stderr goes to a temporary file whose tail explains a failed start.
 Connecting happens in :func:`mcp_namespace`, which raises :class:`ToolError` naming the command
 or URL; once connected, nothing raises: a failed call, an ``isError`` result, a timeout or a
 lost connection is a ``ToolOutput(error=True)`` for the model.
+
+With a ``cache_dir``, the tool list a server gave is kept (keyed on everything that configures the
+server) and the next run declares the tools from it without starting the server: the connection is
+made on the first call, so an ``ask`` that calls no MCP tool pays nothing for the server (starting a
+stdio server and stopping it took seconds). The first call refreshes the cache.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import hashlib
 import json
+import os
 import re
 import shlex
 import tempfile
@@ -222,6 +229,34 @@ def _output(result: mcp_types.CallToolResult) -> ToolOutput:
     return ToolOutput("\n".join(parts) or "[no output]", error=result.is_error)
 
 
+class _Lazy:
+    """A connection made on the first call, from a cached tool list (see the module's docstring)."""
+
+    def __init__(self, label: str, timeout: float, connect: Callable[[], _Connection]) -> None:
+        self.label = label
+        self.timeout = timeout
+        self._connect = connect
+        self._connection: _Connection | None = None
+        self._failed: str | None = None
+        self._lock = threading.Lock()
+
+    def call(self, name: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:
+        with self._lock:
+            if self._connection is None and self._failed is None:
+                try:
+                    self._connection = self._connect()
+                except ToolError as exc:
+                    self._failed = str(exc)
+        if self._connection is None:
+            raise _Unavailable(self._failed or "not connected")
+        return self._connection.call(name, arguments)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+
+
 @dataclass(frozen=True, eq=False)
 class McpTool:
     """One tool of an MCP server, called by its server-side name ``remote``."""
@@ -231,7 +266,7 @@ class McpTool:
     parameters: Mapping[str, Any] | None
     approve: Approval
     remote: str
-    connection: _Connection
+    connection: _Connection | _Lazy
 
     def run(self, arguments: Any) -> ToolOutput:
         if arguments is None or arguments == "":
@@ -256,9 +291,13 @@ class McpTool:
 
 def _harmony_names(tools: list[mcp_types.Tool]) -> list[str]:
     """Names usable after ``to=namespace.``: no dots, slashes or spaces, and no two alike."""
+    return _harmony_names_of([tool.name for tool in tools])
+
+
+def _harmony_names_of(remote: list[str]) -> list[str]:
     names: list[str] = []
-    for tool in tools:
-        base = re.sub(r"[^A-Za-z0-9_-]", "_", tool.name) or "tool"
+    for tool_name in remote:
+        base = re.sub(r"[^A-Za-z0-9_-]", "_", tool_name) or "tool"
         name, n = base, 2
         while name in names:
             name, n = f"{base}_{n}", n + 1
@@ -277,17 +316,15 @@ def mcp_namespace(
     namespace: str | None = None,
     approve: Approval = "ask",
     timeout: float = 60.0,
+    cache_dir: Path | None = None,
 ) -> Namespace:
     """Connect to the MCP server ``name`` (spawning ``command``, or at ``url``) and list its tools.
 
     The tools go in the namespace ``namespace`` (``functions`` merges them with the function
     tools), by default one named after the server. Raises :class:`ToolError` when the ``mcp``
-    package is missing or the server cannot be reached, initialized or listed.
+    package is missing or the server cannot be reached, initialized or listed. With ``cache_dir``
+    and a tool list cached there, nothing is started until a tool is called.
     """
-    try:
-        import mcp  # noqa: F401
-    except ImportError as exc:
-        raise ToolError(INSTALL_HINT) from exc
     if (command is None) == (url is None) or command == []:
         raise ToolError(f"MCP server {name!r}: give either a command or a url")
     target = namespace or name
@@ -296,6 +333,93 @@ def mcp_namespace(
             f"MCP server {name!r}: {target!r} cannot be a namespace name "
             "(letters, digits, _ and -; not python, browser or assistant)"
         )
+    key = json.dumps(
+        [name, command, dict(env or {}), str(cwd or ""), url, dict(headers or {})], sort_keys=True
+    )
+    cache = cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json" if cache_dir else None
+
+    def connect() -> tuple[_Connection, list[mcp_types.Tool], str | None]:
+        connection, listed, description = _connect(name, command, env, cwd, url, headers, timeout)
+        if cache is not None:
+            _save_listing(cache, listed, description)
+        return connection, listed, description
+
+    cached = _load_listing(cache) if cache is not None else None
+    if cached is not None:
+        listed_cached, description = cached
+        lazy = _Lazy(name, timeout, lambda: connect()[0])
+        tools = tuple(
+            McpTool(harmony, str(t.get("description") or ""), t.get("input_schema"), approve, t["name"], lazy)
+            for harmony, t in zip(
+                _harmony_names_of([t["name"] for t in listed_cached]), listed_cached, strict=True
+            )
+        )
+        return Namespace(target, tools, description if target == name else None)
+    connection, listed, description = connect()
+    tools_live = tuple(
+        McpTool(harmony, tool.description or "", tool.input_schema, approve, tool.name, connection)
+        for harmony, tool in zip(_harmony_names(listed), listed, strict=True)
+    )
+    return Namespace(target, tools_live, description if target == name else None)
+
+
+CACHE_MAX_AGE = 7 * 24 * 3600.0
+
+
+def _load_listing(path: Path) -> tuple[list[dict[str, Any]], str | None] | None:
+    """A cached tool list, or None (missing, old, or not one)."""
+    import time
+
+    try:
+        if time.time() - path.stat().st_mtime > CACHE_MAX_AGE:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        tools = data["tools"]
+        if not isinstance(tools, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("name"), str) for t in tools
+        ):
+            return None
+        description = data.get("description")
+        return tools, description if isinstance(description, str) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_listing(path: Path, listed: list[mcp_types.Tool], description: str | None) -> None:
+    """Keep a server's tool list (atomically); a cache that cannot be written only costs speed."""
+    doc = {
+        "tools": [
+            {"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in listed
+        ],
+        "description": description,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(doc, handle)
+        os.replace(tmp, path)
+    except (OSError, TypeError, ValueError):
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _connect(
+    name: str,
+    command: list[str] | None,
+    env: Mapping[str, str] | None,
+    cwd: Path | str | None,
+    url: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: float,
+) -> tuple[_Connection, list[mcp_types.Tool], str | None]:
+    """Start or reach the server, initialize and list its tools; ToolError naming it otherwise."""
+    try:
+        import mcp  # noqa: F401
+    except ImportError as exc:
+        raise ToolError(INSTALL_HINT) from exc
     where = f"command `{shlex.join(command)}`" if command else f"URL {url}"
     errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (the connection's)
     connection = _Connection(name, timeout, errlog)
@@ -313,13 +437,8 @@ def mcp_namespace(
     except BaseException:
         connection.close()
         raise
-    tools = tuple(
-        McpTool(harmony, tool.description or "", tool.input_schema, approve, tool.name, connection)
-        for harmony, tool in zip(_harmony_names(listed), listed, strict=True)
-    )
     info = initialized.server_info
-    description = initialized.instructions or info.description or info.title
-    return Namespace(target, tools, description if target == name else None)
+    return connection, listed, initialized.instructions or info.description or info.title
 
 
 def _tail(errlog: TextIO, lines: int = 20) -> str:

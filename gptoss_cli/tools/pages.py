@@ -209,3 +209,10 @@ def _looks_html(text: str) -> bool:
 
 
 # --- the browser ------------------------------------------------------------------------------------
+
+
+def html_text(html: str, url: str) -> str:
+    """A page's readable text, as the browser tool shows it, with its links as plain text (for ``-f``)."""
+    page = _html_page(html, url)
+    body = "\n".join(_strip_links(line) for line in page.lines).strip("\n")
+    return f"# {page.title}\n\n{body}" if page.title else body

@@ -167,3 +167,49 @@ def test_an_unreachable_url_is_a_tool_error() -> None:
     with pytest.raises(ToolError, match=r"MCP server 'web' \(URL http://127.0.0.1:9/mcp\) could not be"):
         mcp_namespace("web", url="http://127.0.0.1:9/mcp", timeout=10)
     assert _mcp_threads() == []
+
+
+def test_a_cached_tool_list_declares_the_tools_without_starting_the_server(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    cache = tmp_path / "cache"
+    args = {"command": [sys.executable, SERVER, "stdio"], "env": {"MCP_TEST_PIDFILE": str(pidfile)}}
+    first = mcp_namespace("arith", **args, timeout=20, cache_dir=cache)  # type: ignore[arg-type]
+    try:
+        assert pidfile.exists()  # no cache yet: started to list its tools
+    finally:
+        for tool in first.tools:
+            tool.close()
+    pidfile.unlink()
+    second = mcp_namespace("arith", **args, timeout=20, cache_dir=cache)  # type: ignore[arg-type]
+    try:
+        assert [t.name for t in second.tools] == [t.name for t in first.tools]
+        assert second.description == "Arithmetic for the tests."
+        assert not pidfile.exists()  # declared from the cache: nothing started
+        add = next(t for t in second.tools if t.name == "add")
+        assert add.run({"a": 2, "b": 3}).text == "2 + 3 = 5"  # the first call connects
+        assert pidfile.exists()
+    finally:
+        for tool in second.tools:
+            tool.close()
+    changed = mcp_namespace("arith", **{**args, "env": {"OTHER": "1"}}, timeout=20, cache_dir=cache)  # type: ignore[arg-type]
+    for tool in changed.tools:
+        tool.close()
+    assert len(list(cache.glob("*.json"))) == 2  # another configuration, another entry
+
+
+def test_a_cached_server_that_cannot_start_tells_the_model(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    script = tmp_path / "srv.py"
+    script.write_text(Path(SERVER).read_text(encoding="utf-8"))
+    ns = mcp_namespace("arith", command=[sys.executable, str(script), "stdio"], timeout=20, cache_dir=cache)
+    for tool in ns.tools:
+        tool.close()
+    script.write_text("import sys; sys.exit('gone for good')\n")
+    again = mcp_namespace(
+        "arith", command=[sys.executable, str(script), "stdio"], timeout=20, cache_dir=cache
+    )
+    add = next(t for t in again.tools if t.name == "add")
+    output = add.run({"a": 1, "b": 1})
+    assert output.error and "could not be started or reached" in output.text
+    for tool in again.tools:
+        tool.close()
