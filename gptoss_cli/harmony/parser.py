@@ -21,7 +21,8 @@ from . import repair
 from . import tokens as T
 from .header import KNOWN_CHANNELS, RUST_WHITESPACE, Header, parse_lenient, parse_stop_in_header, parse_strict
 from .lexer import TextLexer
-from .repair import TERMINATOR_TEXT, JsonEnd
+from .markers import JsonEnd
+from .repair import TERMINATOR_TEXT
 from .types import DEFAULT_FORM, Author, HarmonyForm, Message, Role, TextContent
 
 _REPLACEMENT = "\ufffd"

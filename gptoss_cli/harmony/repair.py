@@ -1,9 +1,12 @@
 """Lenient repairs: what the parser does with real gpt-oss output that strict parsing refuses.
 
 Functions of the :class:`~gptoss_cli.harmony.parser.StreamParser` they repair: control tokens in
-the wrong place, headers without ``<|message|>``, stray text between messages, and output whose
-special tokens the server stripped (``analysis...assistantfinal...``). Every repair is recorded in
-the message's notes. Analysis text is never classified as final.
+the wrong place, headers without ``<|message|>``, stray text between messages, output whose
+special tokens the server stripped (``analysis...assistantfinal...``, read with ``markers``),
+tool-call arguments that end where their JSON value ends, and messages held until what follows
+them tells whether they are the answer (``hold``/``settle``). Every repair is recorded in the
+message's notes. Analysis text is never classified as final; text that cannot be told from
+reasoning is not either (README, "How gptoss reads broken output").
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import tokens as T
 from .header import RUST_WHITESPACE, Header, parse_lenient
+from .markers import MARK, MORE, WEAK_WORDS, punct, stripped_header
 from .types import Message, Role
 
 if TYPE_CHECKING:
@@ -30,106 +34,10 @@ TERMINATOR_TEXT = {
 _BARE_AFTER = 64
 #: Wait at most this many characters to tell whether stripped text is a header.
 _HOLD_MAX = 256
-#: A channel word where a stripped header may start ("Analysis" capitalised too).
-_CHANNEL_AT = re.compile(r"(?i:analysis)|commentary|final")
-_GLUED_CHANNEL = re.compile(r"analysis|commentary|final")
-_NAME_CHARS = r"[\w.\-:/]"
-#: `` to=NAME``: the name stops before a channel word glued to it (``functions.fcommentary json``)
-#: or at the first character a tool name cannot hold.
-_TO = re.compile(
-    r" ?to=([A-Za-z_]" + _NAME_CHARS + r"*?)"
-    r"(?=(?:analysis|commentary|final)(?:[\s{\[<\"]|json|code|$)|(?:json|code)[{\[\n]|[^\w.\-:/]|$)"
-)
-#: The content type between a stripped header's recipient and its arguments: ``json``,
-#: ``code``, ``code=python``, with up to 40 characters of junk before it (``<junk>json``).
-_TYPE = re.compile(r"[ \t]*[^\n{\[\"]{0,40}?(json|code(?:=\w*)?)(?!\w)[ \t]*\n?")
-#: A marker inside stripped text: ``assistant`` + header, or a channel word glued to punctuation
-#: or a line break before it (``}.analysisWe need``, ``line.\nfinalHello``).
-_MARK = re.compile(r"assistant|(?<=[^\w ])(?:(?i:analysis)|final|commentary)")
-_WEAK_WORDS = ("analysis", "final", "commentary")
 #: Header text before the first special token that is a header, not the answer.
 _HEADERISH = re.compile(
     r"(?:assistant)?(?:\s*(?:to=\S*|functions\.\S*|(?i:analysis)|commentary|final|json|code\S*))*\s*"
 )
-_MORE = object()  # a stripped header that needs more text to be read
-
-StrippedHeader = tuple[str | None, str | None, str | None, str]
-
-
-def _stripped_header(
-    text: str, *, final: bool, strong: bool, quote: str = "", start: bool = False
-) -> StrippedHeader | object | None:
-    """Read ``channel[ to=recipient][ type]`` (or `` to=recipient[channel][ type]``), markers stripped.
-
-    ``strong``: the text followed the word ``assistant`` (``assistantfinal``); a weak marker is
-    a channel word alone. A stripped marker is glued to the message it opens
-    (``.assistantfinalThe answer``, ``analysisWe need``): with a space after it (``assistantfinal
-    then``) or inside quotes (``"assistantfinal"``, ``quote`` is the character before it) it
-    is the reasoning talking about the format. Only ``analysis`` is read more loosely: a false
-    analysis costs nothing but hiding text. Returns (channel, recipient, content type, rest),
-    ``_MORE`` when the text so far cannot tell yet, or ``None`` when it is not such a header.
-    ``final``: no more text will come. ``start``: the text opens the output, where a weak marker
-    may be followed by any character but a lowercase letter or a space (``final{"a": 1}``).
-    """
-    channel: str | None = None
-    pos = 0
-    m = _CHANNEL_AT.match(text)
-    if m:
-        channel, pos = m.group().lower(), m.end()
-        if channel != "analysis" and m.group() != channel:
-            return None
-        while (more := _CHANNEL_AT.match(text, pos)) is not None:
-            # glued channel words (``finalanalysis``): any analysis makes it analysis
-            if more.group().lower() == "analysis":
-                channel = "analysis"
-            pos = more.end()
-        tail = text[pos:]
-        if not tail:
-            return (channel, None, None, "") if final else _MORE
-        if len(tail) < 4 and tail[0] == " " and " to=".startswith(tail) and not final:
-            return _MORE
-        if not tail.startswith(" to="):
-            if tail[0].isalpha() and tail[0].islower() and not strong:
-                return None  # "finally", "analysiss": a word, not a marker
-            if channel != "analysis" and (tail[0].isspace() or (quote and tail[0] == quote)):
-                return None  # "final answer", "assistantfinal then", "`assistantfinal`": prose
-            glued = tail[0].isupper() or tail[0] in "0123456789*#"
-            if not (strong or start or channel == "analysis" or glued):
-                return None  # "(final)", "final." in prose
-            return channel, None, None, tail
-    elif not (text.startswith("to=") or text.startswith(" to=")):
-        if (
-            not final
-            and text
-            and (
-                any(w.startswith(text.lower()) for w in ("analysis", " to=", "to="))
-                or any(w.startswith(text) for w in ("commentary", "final"))
-            )
-        ):
-            return _MORE
-        return None
-    r = _TO.match(text, pos)
-    if r is None:
-        return _MORE if not final and text[pos:].lstrip(" ") == "to=" else None
-    if r.end() == len(text) and not final:
-        return _MORE
-    recipient, pos = r.group(1), r.end()
-    if channel is None:
-        c = _GLUED_CHANNEL.match(text, pos)
-        if c:
-            channel, pos = c.group(), c.end()
-    rest = text[pos:]
-    t = _TYPE.match(rest)
-    if t and t.end() == len(rest) and not final:
-        return _MORE  # "code=" may go on to "code=python", "json" to "json\n"
-    if t:
-        kind = t.group(1).rstrip("=")
-        return channel, recipient, "<|constrain|>json" if kind == "json" else kind, rest[t.end() :]
-    if rest.lstrip(" \t\n")[:1] in ("{", "["):
-        return channel, recipient, None, rest.lstrip(" \t\n")
-    if not final and len(rest) < 48 and "\n" not in rest:
-        return _MORE
-    return channel, recipient, None, rest.lstrip(" ")
 
 
 def drop_runon(p: StreamParser) -> None:
@@ -202,10 +110,10 @@ def decide(p: StreamParser, *, final: bool) -> str:
     """
     head = "".join(p._header).lstrip(RUST_WHITESPACE)
     strong = head.startswith("assistant")
-    found = _stripped_header(
+    found = stripped_header(
         head[len("assistant") :] if strong else head, final=final, strong=strong, start=True
     )
-    if found is _MORE:
+    if found is MORE:
         if not final and len(head) < _HOLD_MAX:
             return ""
         found = None
@@ -262,11 +170,6 @@ def _start_scan(p: StreamParser) -> None:
     p._sprev = ""
 
 
-def _punct(ch: str) -> bool:
-    """Whether a weak marker may follow ``ch``: punctuation or a line break, not a word or a space."""
-    return bool(ch) and not ch.isalnum() and ch not in " _"
-
-
 def stripped_text(p: StreamParser, text: str) -> str:
     """Content of a message with markers stripped: look for the next message's marker.
 
@@ -276,15 +179,15 @@ def stripped_text(p: StreamParser, text: str) -> str:
     prev = p._sprev
     pos = 0
     while True:
-        m = _MARK.search(prev + buf, pos + len(prev))
+        m = MARK.search(prev + buf, pos + len(prev))
         if m is None:
             break
         at = m.start() - len(prev)
         strong = m.group() == "assistant"
         after = buf[at + len("assistant") :] if strong else buf[at:]
         before = buf[at - 1] if at > 0 else prev
-        found = _stripped_header(after, final=False, strong=strong, quote=before if before in "\"'`" else "")
-        if found is _MORE:
+        found = stripped_header(after, final=False, strong=strong, quote=before if before in "\"'`" else "")
+        if found is MORE:
             if len(buf) - at < _HOLD_MAX:
                 emit_stripped(p, buf[:at])
                 p._sbuf = buf[at:]
@@ -299,8 +202,8 @@ def stripped_text(p: StreamParser, text: str) -> str:
     for n in range(min(len(buf), len("assistant")), 0, -1):
         tail = buf[-n:]
         before = buf[-n - 1] if n < len(buf) else prev
-        weak = any(w.startswith(tail.lower() if w == "analysis" else tail) for w in _WEAK_WORDS)
-        if "assistant".startswith(tail) or (weak and _punct(before)):
+        weak = any(w.startswith(tail.lower() if w == "analysis" else tail) for w in WEAK_WORDS)
+        if "assistant".startswith(tail) or (weak and punct(before)):
             hold = n
             break
     emit_stripped(p, buf[: len(buf) - hold])
@@ -324,7 +227,7 @@ def stripped_before_special(p: StreamParser) -> None:
     found = None
     if held:  # the held text starts where a marker may: "assistant..." or a glued channel word
         quote = p._sprev if p._sprev in "\"'`" else ""
-        found = _stripped_header(
+        found = stripped_header(
             held[len("assistant") :] if strong else held, final=True, strong=strong, quote=quote
         )
     if not isinstance(found, tuple):
@@ -344,47 +247,6 @@ def end_stripped(p: StreamParser) -> None:
 
 
 # --- tool-call arguments: they end where their JSON value ends ---------------------------
-
-
-class JsonEnd:
-    """Where a JSON object or array that arrives in pieces ends (strings and escapes respected)."""
-
-    __slots__ = ("depth", "done", "escape", "in_string", "started")
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.started = False
-        self.in_string = False
-        self.escape = False
-        self.done = False
-
-    def feed(self, text: str) -> int | None:
-        """Index just past the value's end, -1 if it has not ended, None if this is not JSON."""
-        for i, ch in enumerate(text):
-            if not self.started:
-                if ch.isspace():
-                    continue
-                if ch not in "{[":
-                    return None
-                self.started = True
-                self.depth = 1
-            elif self.in_string:
-                if self.escape:
-                    self.escape = False
-                elif ch == "\\":
-                    self.escape = True
-                elif ch == '"':
-                    self.in_string = False
-            elif ch == '"':
-                self.in_string = True
-            elif ch in "{[":
-                self.depth += 1
-            elif ch in "}]":
-                self.depth -= 1
-                if self.depth == 0:
-                    self.done = True
-                    return i + 1
-        return -1
 
 
 def json_text(p: StreamParser, text: str) -> str:
