@@ -63,6 +63,8 @@ def stripped_header(
         tail = text[pos:]
         if not tail:
             return (channel, None, None, "") if final else MORE
+        if not final and any(w.startswith(tail.lower()) for w in WEAK_WORDS):
+            return MORE  # "finala" may go on to "finalanalysis"
         if len(tail) < 4 and tail[0] == " " and " to=".startswith(tail) and not final:
             return MORE
         if not tail.startswith(" to="):
