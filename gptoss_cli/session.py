@@ -36,6 +36,7 @@ from .harmony import (
     pieces_to_text,
     pieces_to_tokens,
 )
+from .harmony.answer import final_text, unclear_messages
 from .harmony.formats import developer_message
 from .harmony.history import INCOMPLETE, for_prompt, is_incomplete, neutralize
 from .harmony.render import Piece
@@ -161,7 +162,12 @@ class TurnResult:
 
     @property
     def final_text(self) -> str:
-        return "".join(m.text for m in self.messages if m.channel == "final" and m.recipient is None)
+        return final_text(self.messages)
+
+    @property
+    def unclear_text(self) -> str:
+        """Text the parser could not tell from reasoning, in a turn with no final answer (never stdout)."""
+        return "\n".join(m.text for m in unclear_messages(self.messages))
 
     @property
     def cut_off_cause(self) -> str:
@@ -342,7 +348,9 @@ class Turn:
             # runs on success, on an error, and on close() (Ctrl-C): what arrived is always recorded
             stream.close()
             if self.result is None:
-                last = progress.observe(parser.finish(), start)
+                finish = progress.finish
+                cut_off = finish is None or finish.reason == "length" or error is not None
+                last = progress.observe(parser.finish(cut_off=cut_off), start)
                 progress.messages = list(parser.messages)
                 self._record(progress, interrupted=progress.finish is None and error is None, error=error)
         yield from last

@@ -200,11 +200,15 @@ def ask(
             data["parsed"] = parsed
             data["schema_error"] = str(schema_error) if schema_error else None
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-    elif extract:
+    elif extract and result.final_text:
         match = _CODE_BLOCK.search(result.final_text)
         sys.stdout.write((match.group(1) if match else result.final_text).rstrip("\n") + "\n")
-    elif no_stream:
+    elif no_stream and result.final_text:
         sys.stdout.write(result.final_text.rstrip("\n") + "\n")
+    if quiet and not as_json and result.outcome in ("no_answer", "incomplete") and result.unclear_text:
+        from ..ui.stream import unclear_block
+
+        sys.stderr.write(unclear_block(result.unclear_text))
     if view.options.stats and quiet:
         from ..ui.stream import format_stats
 
@@ -243,6 +247,11 @@ def _exit_for(result: Any, run: Any) -> None:
         )
     if result.outcome == "incomplete":
         raise GptossError(f"the answer was cut off by {result.cut_off_cause}", hint=result.cut_off_hint)
+    if result.unclear_text:
+        raise GptossError(
+            "no clean answer: the output could not be read with certainty, so nothing went to stdout",
+            hint="the unclear text is above on stderr; --raw shows the output as the server sent it",
+        )
     raise GptossError("the model gave no final answer", hint="try --show-reasoning to see what it did")
 
 
@@ -264,6 +273,7 @@ def _result_json(session: Any, result: Any) -> dict[str, Any]:
         "reasoning": result.reasoning_text,
         **data,
         "tool_calls": [call for turn in turns for call in turn.get("tool_calls", ())],
+        "unclear": result.unclear_text,
         "messages": [m.to_dict() for m in _this_request(session.history)],
         "limit": result.limit.to_dict() if result.limit is not None else None,
     }

@@ -161,6 +161,10 @@ def parse(
         bool, typer.Option("--strict", help="Fail like the reference's strict parser (see --harmony).")
     ] = False,
     tokens: Annotated[bool, typer.Option("--tokens", help="Input is a JSON array of token ids.")] = False,
+    answer: Annotated[
+        bool,
+        typer.Option("--answer", help="Print only what gptoss ask would print: the final answer."),
+    ] = False,
     harmony: HarmonyOpt = "openai",
 ) -> None:
     """Parse a completion into messages (JSON, openai-harmony's Message.to_dict form).
@@ -188,4 +192,26 @@ def parse(
             messages = parse_tokens(ids, start_role, strict=True, form=form)
         else:
             messages = parse_text(text, start_role)
+    if answer:
+        _answer(messages)
+        return
     _write(json.dumps([m.to_dict() for m in messages], ensure_ascii=False, indent=2) + "\n")
+
+
+def _answer(messages: list[Any]) -> None:
+    """The final answer on stdout; without one, the unclear text on stderr and exit 1."""
+    from ..errors import GptossError
+    from ..harmony import read_answer
+    from ..ui.stream import unclear_block
+
+    found = read_answer(messages)
+    if found.kind == "final":
+        _write(found.final.rstrip("\n") + "\n")
+        return
+    if found.kind == "tool_call":
+        names = ", ".join(m.recipient or "" for m in found.calls[-1:])
+        raise GptossError(f"no answer: the completion ends in a tool call ({names})")
+    if found.unclear:
+        sys.stderr.write(unclear_block(found.unclear))
+        raise GptossError("no clean answer: the output could not be read with certainty")
+    raise GptossError("no answer: the completion has no final message")

@@ -5,6 +5,7 @@ Every format rule lives here and nowhere else.
 
 from __future__ import annotations
 
+from .answer import Answer, read_answer
 from .builtins import BROWSER, PYTHON
 from .parser import (
     ContentDelta,
@@ -70,6 +71,7 @@ __all__ = [
     "SPECIAL_TEXT",
     "STOP_TOKENS",
     "STOP_TOKENS_FOR_ASSISTANT_ACTIONS",
+    "Answer",
     "Author",
     "ChannelConfig",
     "Content",
@@ -102,6 +104,7 @@ __all__ = [
     "parse_tokens",
     "pieces_to_text",
     "pieces_to_tokens",
+    "read_answer",
     "render_conversation",
     "render_conversation_for_completion",
     "render_conversation_for_training",

@@ -209,6 +209,7 @@ def parse_stop_in_header(header: str, role: Role, form: HarmonyForm = DEFAULT_FO
 
 # --- lenient ---------------------------------------------------------------------------------
 
+_GLUED_CHANNEL = re.compile(r"(?:(?i:analysis)|commentary|final)+")
 _LEX = re.compile(r"<\|[A-Za-z0-9_]*\|>|[^\s<]+|<")
 _NAME = re.compile(r"^[A-Za-z_][\w.\-:/]*$")
 _CONTENT_TYPES = ("json", "code", "text", "markdown")
@@ -220,13 +221,22 @@ def _looks_like_tool(word: str) -> bool:
 
 
 def normalize_channel(raw: str) -> str | None:
-    """A garbled channel name (``commentary?``, ``--final``) as a known channel, or ``None``."""
+    """A garbled channel name as a known channel, or ``None`` when it is not clearly one.
+
+    Letters decide: ``final??`` and ``--final`` are final, ``Analysis`` is analysis,
+    ``commentary.extra`` is commentary. A name that mentions analysis anywhere is analysis
+    (``finalanalysis``): reasoning is never promoted to the answer by a guess. Anything else
+    (``fnal``, ``final_answer``) is no known channel.
+    """
     if raw in KNOWN_CHANNELS:
         return raw
     letters = re.sub(r"[^a-z]", "", raw.lower())
-    for known in KNOWN_CHANNELS:
-        if letters == known or letters.startswith(known):
-            return known
+    if "analysis" in letters:
+        return "analysis"
+    if letters == "final":
+        return "final"
+    if letters.startswith("commentary"):
+        return "commentary"
     return None
 
 
@@ -234,8 +244,13 @@ def is_clean(h: Header) -> bool:
     """Whether a strictly parsed header has nothing a careful reader would repair."""
     if h.channel is not None and h.channel not in KNOWN_CHANNELS:
         return False
-    if h.recipient is not None and ("<|" in h.recipient or not h.recipient):
-        return False
+    if h.recipient is not None and (
+        "<|" in h.recipient
+        or not h.recipient
+        or h.recipient in KNOWN_CHANNELS
+        or h.recipient in _CONTENT_TYPES
+    ):
+        return False  # a channel word or a content type alone is not a recipient
     if h.content_type is not None:
         rest = h.content_type.removeprefix(CONSTRAIN_MARK)
         if "<|" in rest or not rest:
@@ -269,6 +284,13 @@ def _scan(header: str, role_hint: Role | None, *, prefix_only: bool) -> tuple[_S
         nxt = tokens[i + 1][0] if i + 1 < len(tokens) else None
         nxt_is_value = nxt is not None and not nxt.startswith("<|")
         if tok == CHANNEL_MARK:
+            glued = _GLUED_CHANNEL.match(nxt) if prefix_only and nxt_is_value and nxt is not None else None
+            if glued is not None and nxt is not None and glued.end() < len(nxt):
+                # no <|message|>: the body is glued to the channel name (``<|channel|>finalHello``)
+                s.channels.append(glued.group())
+                notes.append(f"body glued to the channel name {glued.group()!r}")
+                s.end = tokens[i + 1][1] + glued.end()
+                break
             if nxt_is_value and nxt is not None:
                 s.channels.append(nxt)
                 i += 1
@@ -342,6 +364,15 @@ def parse_lenient(
                 notes.append(f"channel {raw!r} read as {known!r}")
             channel = known
             break
+    if channel is None:
+        # a channel word elsewhere in the header (``<|channel|>@ analysis``)
+        for word in s.words:
+            known = normalize_channel(word) if _GLUED_CHANNEL.search(word.lower()) else None
+            if known is not None:
+                channel = known
+                s.words.remove(word)
+                notes.append(f"channel {known!r} read from the header word {word!r}")
+                break
     if channel is None and s.channels:
         channel = s.channels[0]
         notes.append(f"unknown channel {channel!r}")
@@ -354,6 +385,17 @@ def parse_lenient(
     else:
         if recipient is None and words and _looks_like_tool(words[0]):
             recipient = words.pop(0)
+        elif (
+            s.recipient is not None
+            and content_type is not None
+            and content_type.startswith(CONSTRAIN_MARK)
+            and words
+            and all(_NAME.match(w) for w in words)
+        ):
+            # a tool name with a space (LM Studio's "Web Search"): the words up to <|constrain|>
+            recipient = " ".join([s.recipient, *words])
+            notes.append(f"recipient with spaces: {recipient!r}")
+            words = []
         if content_type is None and words and _NAME.match(words[-1]):
             content_type = words.pop()
         if words:

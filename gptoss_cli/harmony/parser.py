@@ -21,6 +21,7 @@ from . import repair
 from . import tokens as T
 from .header import KNOWN_CHANNELS, RUST_WHITESPACE, Header, parse_lenient, parse_stop_in_header, parse_strict
 from .lexer import TextLexer
+from .markers import JsonEnd
 from .repair import TERMINATOR_TEXT
 from .types import DEFAULT_FORM, Author, HarmonyForm, Message, Role, TextContent
 
@@ -83,7 +84,7 @@ class StreamParser:
         self._state = ParserState.HEADER if role is not None else ParserState.EXPECT_START
         self._header: list[str] = []
         self._implicit = False
-        self._undecided = role is not None and not strict
+        self._undecided = role is Role.ASSISTANT and not strict
         self._hdr: Header | None = None
         self._notes: list[str] = []
         self._content: list[str] = []
@@ -91,6 +92,11 @@ class StreamParser:
         self._stuck = False
         self._stripped = False
         self._sbuf = ""
+        self._sprev = ""
+        self._provisional: str | None = None
+        self._held: tuple[Message, str, str | None] | None = None
+        self._json: JsonEnd | None = None
+        self._runon: list[str] | None = None  # output after a tool call's arguments: dropped
         self._stray: list[str] = []
         self._last_delta: str | None = None
         self._deltas: list[str] = []
@@ -100,6 +106,8 @@ class StreamParser:
         self.messages: list[Message] = []
         self.notes: list[str] = []
         self.finished = False
+        #: whether the output so far marks reasoning (an analysis message, however it was written)
+        self.reasoning_seen = False
 
     # --- public state (the reference's StreamableParser) -----------------------------------
 
@@ -157,7 +165,9 @@ class StreamParser:
                 return
             self._text(text)
         elif state is ParserState.HEADER:
-            self._header_text(data.decode("utf-8", "surrogateescape"))
+            rest = self._header_text(data.decode("utf-8", "surrogateescape"))
+            if rest:
+                self._text(rest)
         elif self.strict:
             raise ParseError(f"Unexpected token {token} {_UNEXPECTED_START}")
         else:
@@ -186,12 +196,17 @@ class StreamParser:
                 self._text(piece)
         return self.drain()
 
-    def finish(self) -> list[ParseEvent]:
-        """End of output (the reference's ``process_eos``); returns the last events."""
+    def finish(self, *, cut_off: bool = False) -> list[ParseEvent]:
+        """End of output (the reference's ``process_eos``); returns the last events.
+
+        ``cut_off``: the output did not end on its own (token limit, disconnect, Ctrl-C). Text
+        whose reading waited for the end is then not read as the answer: only a message on the
+        ``final`` channel is, since the lost rest could have shown the text to be reasoning.
+        """
         if self._lexer is not None:
             for piece in self._lexer.flush():
                 self._text(piece)
-        self._eos()
+        self._eos(cut_off)
         self.finished = True
         return self.drain()
 
@@ -204,34 +219,48 @@ class StreamParser:
     # --- lexemes ----------------------------------------------------------------------------
 
     def _text(self, text: str) -> None:
-        state = self._state
-        if state is ParserState.CONTENT:
-            if self._stripped:
-                repair.stripped_text(self, text)
+        # a lenient repair may end the message inside this text: the rest goes round again
+        while text:
+            state = self._state
+            if state is ParserState.CONTENT:
+                if self._json is not None:
+                    text = repair.json_text(self, text)
+                elif self._stripped:
+                    text = repair.stripped_text(self, text)
+                else:
+                    self._content.append(text)
+                    self._last_delta = text
+                    self._deltas.append(text)
+                    return
+            elif state is ParserState.HEADER:
+                text = self._header_text(text)
+            elif self.strict:
+                raise ParseError(f"Unexpected text {text[:40]!r} {_UNEXPECTED_START}")
+            else:
+                self._stray_text(text)
                 return
-            self._content.append(text)
-            self._last_delta = text
-            self._deltas.append(text)
-        elif state is ParserState.HEADER:
-            self._header_text(text)
-        elif self.strict:
-            raise ParseError(f"Unexpected text {text[:40]!r} {_UNEXPECTED_START}")
-        else:
-            self._stray_text(text)
 
-    def _header_text(self, text: str) -> None:
+    def _header_text(self, text: str) -> str:
+        """Header text; returns what became message content when headerless text was recognised."""
         self._header.append(text)
         if self._undecided:
-            repair.decide(self, final=False)
+            return repair.decide(self, final=False)
+        return ""
 
     def _stray_text(self, text: str) -> None:
+        if self._runon is not None:
+            self._runon.append(text)
+            return
         self._stray.append(text)
 
     def _special(self, token: int) -> None:
+        if self._runon is not None:
+            self._runon.append(T.SPECIAL_TEXT[token])
+            return
         state = self._state
         if state is ParserState.CONTENT:
             if self._stripped:
-                repair.end_stripped(self)
+                repair.stripped_before_special(self)
             if token in T.STOP_TOKENS:
                 self._finish_message(TERMINATOR_TEXT[token])
             elif self._stuck:
@@ -246,7 +275,15 @@ class StreamParser:
             else:
                 repair.special_in_content(self, token)
         elif state is ParserState.HEADER:
-            self._undecided = False
+            if self._undecided:
+                self._undecided = False
+                if not repair.header_words(self):
+                    rest = repair.decide(self, final=True)
+                    if self._state is ParserState.CONTENT:
+                        if rest:
+                            self._text(rest)
+                        self._special(token)
+                        return
             if token == T.MESSAGE:
                 self._end_header()
             elif self.strict:
@@ -263,6 +300,8 @@ class StreamParser:
 
     def _unknown(self, token: int) -> None:
         """An id outside the vocabulary: the reference cannot decode it and keeps waiting."""
+        if self._runon is not None:
+            return
         if self._state is ParserState.CONTENT:
             self._stuck = True
             self._last_delta = None
@@ -311,7 +350,25 @@ class StreamParser:
                 self._notes.append("missing <|start|>: assumed <|start|>assistant")
         self._open_message(header)
 
+    def _expect_start(self) -> None:
+        self._header = []
+        self._state = ParserState.EXPECT_START
+        self._next_role = None
+
     def _open_message(self, header: Header) -> None:
+        if not self.strict:
+            repair.settle(self, at_end=False)
+            # an assistant message on no known channel: whether it is the answer waits for the end
+            self._provisional = (
+                "doubtful"
+                if header.role is Role.ASSISTANT
+                and header.recipient is None
+                and header.channel not in KNOWN_CHANNELS
+                else None
+            )
+            self._json = JsonEnd() if header.recipient is not None else None
+            if header.channel == "analysis":
+                self.reasoning_seen = True
         self._next_role = None
         self._hdr = header
         self._state = ParserState.CONTENT
@@ -349,11 +406,15 @@ class StreamParser:
                 delta += _REPLACEMENT
                 del buf[: exc.end - exc.start]
             if delta:
-                self._content.append(delta)
-                self._last_delta = delta
-                self._deltas.append(delta)
+                self._deliver(delta)
             return
         buf.clear()
+        self._deliver(text)
+
+    def _deliver(self, text: str) -> None:
+        if self._json is not None or self._stripped:
+            self._text(text)  # lenient scanning of tool-call arguments or stripped output
+            return
         self._content.append(text)
         self._last_delta = text
         self._deltas.append(text)
@@ -389,8 +450,12 @@ class StreamParser:
             tuple(self._notes),
             terminator,
         )
-        self.messages.append(message)
-        self._events.append(MessageDone(len(self.messages) - 1, message, terminator))
+        kind, self._provisional = self._provisional, None
+        self._json = None
+        if kind is not None and not self.strict:
+            repair.hold(self, message, kind, terminator)
+        else:
+            self._publish(message, terminator)
         self._notes = []
         self._hdr = None
         self._content = []
@@ -400,7 +465,19 @@ class StreamParser:
         self._state = ParserState.EXPECT_START
         self._next_role = None
 
-    def _eos(self) -> None:
+    def _publish(self, message: Message, terminator: str | None) -> None:
+        self.messages.append(message)
+        self._events.append(MessageDone(len(self.messages) - 1, message, terminator))
+
+    def _eos(self, cut_off: bool = False) -> None:
+        self._eos_state()
+        if not self.strict:
+            repair.settle(self, at_end=True, cut_off=cut_off)
+
+    def _eos_state(self) -> None:
+        if self._runon is not None:
+            repair.drop_runon(self)
+            return
         state = self._state
         if state is ParserState.CONTENT:
             self._finish_message(None)
@@ -408,8 +485,11 @@ class StreamParser:
             if self.strict:
                 raise ParseError("Unexpected EOS while waiting for message header to complete")
             if self._undecided:
-                repair.decide(self, final=True)
+                self._undecided = False
+                rest = repair.decide(self, final=True)
                 if self._state is ParserState.CONTENT:
+                    if rest:
+                        self._text(rest)
                     self._finish_message(None)
                     return
             if not repair.header_ended_by(self, None):
@@ -417,11 +497,9 @@ class StreamParser:
             self._state = ParserState.EXPECT_START
         elif not self.strict:
             stray = "".join(self._stray).strip(RUST_WHITESPACE)
-            if stray and not self.messages:
-                self._open_message(Header(Role.ASSISTANT, None, "final"))
-                self._notes.append("no Harmony header: the text taken as the final answer")
-                self._content.append(stray)
-                self._deltas.append(stray)
+            if stray and not self.messages and self._held is None:
+                self._stray = []
+                self._text(repair.open_headerless(self, stray))
                 self._finish_message(None)
             else:
                 repair.drop_stray(self, "text after the last message ignored")

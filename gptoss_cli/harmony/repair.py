@@ -1,9 +1,12 @@
 """Lenient repairs: what the parser does with real gpt-oss output that strict parsing refuses.
 
 Functions of the :class:`~gptoss_cli.harmony.parser.StreamParser` they repair: control tokens in
-the wrong place, headers without ``<|message|>``, stray text between messages, and output whose
-special tokens the server stripped (``analysis...assistantfinal...``). Every repair is recorded in
-the message's notes. Analysis text is never classified as final.
+the wrong place, headers without ``<|message|>``, stray text between messages, output whose
+special tokens the server stripped (``analysis...assistantfinal...``, read with ``markers``),
+tool-call arguments that end where their JSON value ends, and messages held until what follows
+them tells whether they are the answer (``hold``/``settle``). Every repair is recorded in the
+message's notes. Analysis text is never classified as final; text that cannot be told from
+reasoning is not either (README, "How gptoss reads broken output").
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from . import tokens as T
-from .header import KNOWN_CHANNELS, RUST_WHITESPACE, Header, parse_lenient
-from .types import Role
+from .header import RUST_WHITESPACE, Header, parse_lenient
+from .markers import MARK, MORE, WEAK_WORDS, punct, stripped_header
+from .types import Message, Role
 
 if TYPE_CHECKING:
     from .parser import StreamParser
@@ -26,53 +30,21 @@ TERMINATOR_TEXT = {
     T.ENDOFTEXT: "<|endoftext|>",
 }
 
-#: Decide that headerless output is bare text after this many characters.
+#: Decide that headerless output is text, not a header, after this many characters (or a newline).
 _BARE_AFTER = 64
-_CHANNEL_WORD = re.compile(r"(analysis|commentary|final)")
-_RECIPIENT_AFTER = re.compile(r" to=(\S+?)(?=\s)")
-_RECIPIENT_BEFORE = re.compile(r" ?to=(\S+?)(analysis|commentary|final)")
-_STRIPPED_TYPE = re.compile(r" ?(json|code)(?=[^\w])")
-_MORE = object()  # a stripped header that needs more text to be read
+#: Wait at most this many characters to tell whether stripped text is a header.
+_HOLD_MAX = 256
+#: Header text before the first special token that is a header, not the answer.
+_HEADERISH = re.compile(
+    r"(?:assistant)?(?:\s*(?:to=\S*|functions\.\S*|(?i:analysis)|commentary|final|json|code\S*))*\s*"
+)
 
 
-def _stripped_header(text: str, *, final: bool) -> tuple[str, str | None, str | None, str] | object | None:
-    """Read ``channel[ to=recipient][ json]`` (or `` to=recipientchannel...``) with markers stripped.
-
-    Returns (channel, recipient, content type, rest), ``_MORE`` when the text so far cannot
-    tell yet, or ``None`` when it is not such a header.
-    """
-    m = _CHANNEL_WORD.match(text)
-    recipient: str | None = None
-    if m:
-        channel, pos = m.group(1), m.end()
-        tail = text[pos:]
-        if tail.startswith(" to="):
-            r = _RECIPIENT_AFTER.match(tail)
-            if r is None:
-                return None if final else _MORE
-            recipient, pos = r.group(1), pos + r.end()
-        elif not final and " to=".startswith(tail) and tail:
-            return _MORE
-    else:
-        r = _RECIPIENT_BEFORE.match(text)
-        if r is None:
-            stripped = text.lstrip(" ")
-            if not final and (stripped.startswith("to=") or "to=".startswith(stripped)):
-                return _MORE
-            if not final and any(w.startswith(text) for w in KNOWN_CHANNELS) and text:
-                return _MORE
-            return None
-        recipient, channel, pos = r.group(1), r.group(2), r.end()
-    content_type = None
-    if recipient is not None:
-        rest = text[pos:]
-        t = _STRIPPED_TYPE.match(rest)
-        if t:
-            content_type = "<|constrain|>json" if t.group(1) == "json" else t.group(1)
-            pos += t.end()
-        elif not final and len(rest) < 6:
-            return _MORE
-    return channel, recipient, content_type, text[pos:]
+def drop_runon(p: StreamParser) -> None:
+    """End of output after a tool call's arguments: what ran on is dropped, with a note."""
+    text = "".join(p._runon or ())
+    p._runon = None
+    note_last(p, f"output after the tool call dropped (written without its result): {text.strip()[:60]!r}")
 
 
 def _could_be_header(head: str) -> bool:
@@ -121,9 +93,6 @@ def header_ended_by(p: StreamParser, terminator: str | None) -> bool:
         return False
     p._notes.extend(notes)
     p._notes.append("missing <|message|>: the header's remaining text taken as content")
-    if header.channel is None and header.recipient is None and header.role is Role.ASSISTANT:
-        header = Header(header.role, header.name, "final", None, header.content_type)
-        p._notes.append("no channel: treated as final")
     p._open_message(header)
     p._content.append(body)
     p._deltas.append(body)
@@ -134,66 +103,112 @@ def header_ended_by(p: StreamParser, terminator: str | None) -> bool:
 # --- headerless output: bare text or special tokens stripped by the server ---------------
 
 
-def decide(p: StreamParser, *, final: bool) -> None:
-    """First message, no special token yet: normal header, stripped markers, or bare text."""
+def decide(p: StreamParser, *, final: bool) -> str:
+    """No special token yet at a message start: a header, stripped markers, or headerless text.
+
+    Returns the text that now belongs to an opened message's content ("" while undecided).
+    """
     head = "".join(p._header).lstrip(RUST_WHITESPACE)
-    found = _stripped_header(head.removeprefix("assistant"), final=final)
-    if found is _MORE:
-        if not final and len(head) < 256:
-            return
+    strong = head.startswith("assistant")
+    found = stripped_header(
+        head[len("assistant") :] if strong else head, final=final, strong=strong, start=True
+    )
+    if found is MORE:
+        if not final and len(head) < _HOLD_MAX:
+            return ""
         found = None
     if isinstance(found, tuple):
         p._undecided = False
-        open_stripped(p, *found, first=True)
-        return
+        return open_stripped(p, *found)
     if not final and _could_be_header(head):
-        return
+        return ""
     if final or len(head) >= _BARE_AFTER or "\n" in head:
         p._undecided = False
-        p._open_message(Header(p._next_role or Role.ASSISTANT, None, "final"))
-        p._notes.append("no Harmony header: the text taken as the final answer")
-        emit_stripped(p, head)
+        return open_headerless(p, head)
+    return ""
+
+
+def header_words(p: StreamParser) -> bool:
+    """Whether undecided text that a special token ends is header words, not a message of its own.
+
+    Header words: nothing, ``assistant``, ``to=...``, a channel word, a content type. Anything
+    else at the start of the output is a message without a header, which the token ends.
+    """
+    head = "".join(p._header)
+    return not head.strip(RUST_WHITESPACE) or _HEADERISH.fullmatch(head) is not None
+
+
+def open_headerless(p: StreamParser, text: str) -> str:
+    """Open a message for text with no Harmony header; what it is is decided when it ends."""
+    p._open_message(Header(Role.ASSISTANT))
+    p._provisional = "headerless"
+    p._notes.append("no Harmony header")
+    _start_scan(p)
+    return text
 
 
 def open_stripped(
-    p: StreamParser, channel: str, recipient: str | None, content_type: str | None, rest: str, *, first: bool
-) -> None:
-    """Open a message whose markers the server stripped (``analysis...assistantfinal...``)."""
-    role = (p._next_role or Role.ASSISTANT) if first else Role.ASSISTANT
-    p._open_message(Header(role, None, channel, recipient, content_type))
+    p: StreamParser, channel: str | None, recipient: str | None, content_type: str | None, rest: str
+) -> str:
+    """Open a message whose markers the server stripped (``analysis...assistantfinal...``).
+
+    A stripped ``final`` is held: it is the answer only if nothing but the end of output
+    follows it (reasoning may itself contain the word ``assistantfinal``).
+    """
+    held = channel == "final" and recipient is None
+    p._open_message(Header(Role.ASSISTANT, None, None if held else channel, recipient, content_type))
+    if held:
+        p._provisional = "final"
     p._notes.append("special tokens missing from the output (stripped by the server?)")
+    _start_scan(p)
+    return rest
+
+
+def _start_scan(p: StreamParser) -> None:
     p._stripped = True
     p._sbuf = ""
-    if rest:
-        stripped_text(p, rest)
+    p._sprev = ""
 
 
-def stripped_text(p: StreamParser, text: str) -> None:
+def stripped_text(p: StreamParser, text: str) -> str:
+    """Content of a message with markers stripped: look for the next message's marker.
+
+    Returns the text after a marker (the next message's content) or "".
+    """
     buf = p._sbuf + text
+    prev = p._sprev
     pos = 0
     while True:
-        at = buf.find("assistant", pos)
-        if at < 0:
+        m = MARK.search(prev + buf, pos + len(prev))
+        if m is None:
             break
-        found = _stripped_header(buf[at + len("assistant") :], final=False)
-        if found is _MORE:
-            if len(buf) - at < 256:
+        at = m.start() - len(prev)
+        strong = m.group() == "assistant"
+        after = buf[at + len("assistant") :] if strong else buf[at:]
+        before = buf[at - 1] if at > 0 else prev
+        found = stripped_header(after, final=False, strong=strong, quote=before if before in "\"'`" else "")
+        if found is MORE:
+            if len(buf) - at < _HOLD_MAX:
                 emit_stripped(p, buf[:at])
                 p._sbuf = buf[at:]
-                return
+                return ""
         elif isinstance(found, tuple):
             emit_stripped(p, buf[:at])
+            p._sbuf = ""
             p._finish_message(None)
-            open_stripped(p, *found, first=False)
-            return
+            return open_stripped(p, *found)
         pos = at + 1
     hold = 0
     for n in range(min(len(buf), len("assistant")), 0, -1):
-        if "assistant".startswith(buf[-n:]):
+        tail = buf[-n:]
+        before = buf[-n - 1] if n < len(buf) else prev
+        weak = any(w.startswith(tail.lower() if w == "analysis" else tail) for w in WEAK_WORDS)
+        if "assistant".startswith(tail) or (weak and punct(before)):
             hold = n
             break
     emit_stripped(p, buf[: len(buf) - hold])
     p._sbuf = buf[len(buf) - hold :]
+    return ""
 
 
 def emit_stripped(p: StreamParser, text: str) -> None:
@@ -201,12 +216,119 @@ def emit_stripped(p: StreamParser, text: str) -> None:
         p._content.append(text)
         p._deltas.append(text)
         p._last_delta = text
+        p._sprev = text[-1]
+
+
+def stripped_before_special(p: StreamParser) -> None:
+    """A special token ends stripped text: a marker held at its end (``...assistantfinal``) is
+    complete, and opens its message (``<|message|>`` after it is then a header's end)."""
+    held = p._sbuf
+    strong = held.startswith("assistant")
+    found = None
+    if held:  # the held text starts where a marker may: "assistant..." or a glued channel word
+        quote = p._sprev if p._sprev in "\"'`" else ""
+        found = stripped_header(
+            held[len("assistant") :] if strong else held, final=True, strong=strong, quote=quote
+        )
+    if not isinstance(found, tuple):
+        end_stripped(p)
+        return
+    p._sbuf = ""
+    p._finish_message(None)
+    rest = open_stripped(p, *found)
+    if rest:
+        p._text(rest)
 
 
 def end_stripped(p: StreamParser) -> None:
     rest, p._sbuf = p._sbuf, ""
     p._stripped = False
     emit_stripped(p, rest)
+
+
+# --- tool-call arguments: they end where their JSON value ends ---------------------------
+
+
+def json_text(p: StreamParser, text: str) -> str:
+    """Content of a tool call: returns what is left once the arguments' JSON value has ended."""
+    scan = p._json
+    assert scan is not None
+    if scan.done:
+        i = len(text) - len(text.lstrip(RUST_WHITESPACE))
+        if i == len(text):
+            emit_stripped(p, text)
+            return ""
+        emit_stripped(p, text[:i])
+        p._notes.append("arguments end where their JSON value ends")
+        p._finish_message(None)
+        # a tool call ends the turn: what follows was written without the tool's result
+        p._expect_start()
+        p._runon = [text[i:]]
+        return ""
+    end = scan.feed(text)
+    if end is None:
+        p._json = None
+        return text
+    if end < 0:
+        emit_stripped(p, text)
+        return ""
+    emit_stripped(p, text[:end])
+    return text[end:]
+
+
+# --- messages whose reading waits for what follows them ----------------------------------
+
+#: A message that is not shown as the answer because the output marks reasoning and nothing
+#: tells whether this text is the answer or more reasoning.
+UNCLEAR = "unclear whether this is the answer (the output has reasoning): not shown as one"
+CUT_OFF = "output cut off before it could be read with certainty: not shown as the answer"
+_READ_AS_REASONING = {
+    "headerless": "text without a header followed by more Harmony structure: read as reasoning",
+    "final": "a stripped 'final' marker followed by more output: read as reasoning",
+}
+
+
+def hold(p: StreamParser, message: Message, kind: str, terminator: str | None) -> None:
+    """A finished message whose reading depends on what follows: keep it until that is known."""
+    if kind == "headerless" and terminator == "<|end|>":
+        _done(p, _as(message, "analysis", _READ_AS_REASONING[kind]), terminator)
+    elif kind == "final" and terminator == "<|return|>":
+        _done(p, _as(message, "final", None), terminator)
+    else:
+        p._held = (message, kind, terminator)
+
+
+def settle(p: StreamParser, *, at_end: bool, cut_off: bool = False) -> None:
+    """Read the held message: another message follows it, or the output ended (or was cut off)."""
+    pending = p._held
+    if pending is None:
+        return
+    p._held = None
+    message, kind, terminator = pending
+    if not at_end:
+        if kind in _READ_AS_REASONING:
+            message = _as(message, "analysis", _READ_AS_REASONING[kind])
+    elif any(m.channel == "final" and m.recipient is None for m in p.messages):
+        message = replace(message, notes=(*message.notes, "after the final answer: not shown"))
+    elif cut_off:
+        message = replace(message, notes=(*message.notes, CUT_OFF))
+    elif kind == "final":
+        message = _as(message, "final", None)
+    elif p.reasoning_seen:
+        message = replace(message, notes=(*message.notes, UNCLEAR))
+    else:
+        message = _as(message, "final", "taken as the final answer: nothing in the output marks reasoning")
+    _done(p, message, terminator)
+
+
+def _as(message: Message, channel: str, note: str | None) -> Message:
+    return replace(message, channel=channel, notes=(*message.notes, note) if note else message.notes)
+
+
+def _done(p: StreamParser, message: Message, terminator: str | None) -> None:
+    if message.channel == "analysis":
+        p.reasoning_seen = True
+    p._publish(message, terminator)
 
 
 # --- lenient repairs around content -----------------------------------------------------
@@ -256,7 +378,10 @@ def drop_stray(p: StreamParser, why: str) -> None:
 def note_last(p: StreamParser, note: str) -> None:
     """A repair between messages: on the parser, and on the message before it (or the next one)."""
     p.notes.append(note)
-    if p.messages:
+    if p._held is not None:
+        message, kind, terminator = p._held
+        p._held = (replace(message, notes=(*message.notes, note)), kind, terminator)
+    elif p.messages:
         last = p.messages[-1]
         p.messages[-1] = replace(last, notes=(*last.notes, note))
     else:

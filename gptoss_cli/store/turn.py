@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from ..errors import StoreError
+from ..harmony.answer import is_answer
 from ..harmony.history import is_incomplete
 from ..harmony.types import Message, Role
 
@@ -42,7 +43,7 @@ def classify(messages: Sequence[Message], *, cut: bool = False) -> Outcome:
         return "incomplete"
     if last is not None and last.recipient is not None and last.author.role is Role.ASSISTANT:
         return "tool_call"
-    if any(m.channel == "final" for m in messages):
+    if any(is_answer(m) for m in messages):
         return "final"
     return "no_answer"
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ..agent import ToolResultEvent
-from ..harmony import ContentDelta, HeaderEvent, MessageDone
+from ..harmony import ContentDelta, HeaderEvent, MessageDone, Role
+from ..harmony.answer import is_answer
 from ..session import Notice, RawText, SessionEvent, TurnEnd, TurnResult
 from .sanitize import sanitize
 
@@ -152,6 +153,7 @@ class StreamView:
             self.out = _PlainOut(out)
         self._channel: str | None = None
         self._recipient: str | None = None
+        self._shown = False  # the current message's final text went to stdout as it streamed
         self._thinking = 0
         self._last_indicator = 0.0
         self._started = False
@@ -190,6 +192,7 @@ class StreamView:
 
     def _header(self, event: HeaderEvent) -> None:
         self._channel, self._recipient = event.channel, event.recipient
+        self._shown = False
         if event.recipient is not None and not self.options.raw:
             where = f" ({event.channel})" if event.channel else ""
             self.err.write(f"→ call {event.recipient}{where}: ", "36")
@@ -203,12 +206,7 @@ class StreamView:
             return
         channel = event.channel
         if channel == "final" and event.recipient is None:
-            if not self._started:
-                self.err.clear_indicator()
-                self.out.start()
-                self._started = True
-            # a terminal gets control characters neutralised; a pipe gets the text byte for byte
-            self.out.feed(sanitize(event.text) if self._tty else event.text)
+            self._answer(event.text)
         elif event.recipient is not None:
             self.err.write(event.text, "36")
         elif channel == "commentary":
@@ -222,8 +220,26 @@ class StreamView:
                 self._last_indicator = now
                 self.err.indicator(f"thinking… {self._thinking} tokens")
 
+    def _answer(self, text: str) -> None:
+        if not self._started:
+            self.err.clear_indicator()
+            self.out.start()
+            self._started = True
+        # a terminal gets control characters neutralised; a pipe gets the text byte for byte
+        self.out.feed(sanitize(text) if self._tty else text)
+        self._shown = True
+
     def _done(self, event: MessageDone) -> None:
         message = event.message
+        if (
+            is_answer(message)
+            and message.author.role is Role.ASSISTANT
+            and not self._shown
+            and message.text
+            and not self.options.raw
+        ):
+            # read as the answer only once it ended (stripped markers, no header): shown now
+            self._answer(message.text)
         flush = getattr(self.out, "flush", None)
         if flush is not None:
             flush()
@@ -242,12 +258,23 @@ class StreamView:
         if result.outcome == "incomplete":
             cause = result.cut_off_cause
             self.err.write(f"gptoss: the answer was cut off by {cause}; what arrived is kept\n", "33")
+        if result.outcome in ("no_answer", "incomplete") and result.unclear_text and not self.options.raw:
+            self.err.write(unclear_block(result.unclear_text), "33")
         if self.options.stats:
             self.err.write(format_stats(result) + "\n", "2")
 
     def close(self) -> None:
         self.err.clear_indicator()
         self.out.close()
+
+
+def unclear_block(text: str) -> str:
+    """Text that may be reasoning or the answer, labelled for stderr."""
+    body = text.rstrip("\n")
+    return (
+        "gptoss: no clean answer: this output may be reasoning or the answer "
+        f"(not printed to stdout):\n{body}\n"
+    )
 
 
 def format_stats(result: TurnResult) -> str:

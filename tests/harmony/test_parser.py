@@ -158,7 +158,8 @@ def _one(text: str, role: Role | None = Role.ASSISTANT) -> list[tuple[str | None
         ),
         # 10. garbled channel names
         ("<|channel|>commentary?<|message|>note<|end|>", [("commentary", None, "note")]),
-        ("<|channel|>??<|message|>x<|end|>", [("??", None, "x")]),
+        # an unknown channel is the answer only when nothing in the output marks reasoning
+        ("<|channel|>??<|message|>x<|end|>", [("final", None, "x")]),
         # 11. bare content with no markup
         ("Just an answer.", [("final", None, "Just an answer.")]),
         # 12. the role as plain text instead of <|start|>assistant
