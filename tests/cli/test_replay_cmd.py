@@ -417,4 +417,4 @@ def test_unmatched_live_runs_the_live_tool_and_says_so(
     assert '{"live": "Paris"}' in _prompts(scripted_server)[1]
     assert _decisions() == ["yes (--yes), run live (no result recorded for these arguments)"]
     bad = run(["replay", str(path), "--unmatched", "maybe", *_server(scripted_server)])
-    assert bad.code == 1 and "--unmatched 'maybe'" in bad.stderr
+    assert bad.code == 2 and "--unmatched 'maybe'" in bad.stderr
