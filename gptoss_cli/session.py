@@ -275,6 +275,7 @@ class Turn:
         self._prefill = prefill
         self.result: TurnResult | None = None
         self.limit: GenerationLimit | None = None
+        self._startup: float | None = None
         self._gen: Iterator[SessionEvent] | None = None
 
     def __iter__(self) -> Iterator[SessionEvent]:
@@ -319,10 +320,12 @@ class Turn:
             header = open_message_pieces(replace(self._prefill, content=()), self._session.settings.harmony)
             parser.feed_text(pieces_to_text(header))
             parser.drain()
+        request = self._request()  # rendering, tokens and the limit: the client's time, not the server's
         start = time.perf_counter()
         progress.start = start
+        self._startup = self._session.startup(start)
         raw = self._session.raw_events
-        stream = stream_completion(self._request())
+        stream = stream_completion(request)
         error: str | None = None
         last: list[SessionEvent] = []  # what the end of output produced (a finally block cannot yield)
         try:
@@ -383,8 +386,16 @@ class Turn:
                 usage.total_tokens if usage else None,
                 progress.analysis_tokens,
                 progress.final_tokens,
+                usage.cached_tokens if usage else None,
             ),
-            timings=Timings(progress.first_token, progress.first_final, time.perf_counter() - progress.start),
+            timings=Timings(
+                progress.first_token,
+                progress.first_final,
+                time.perf_counter() - progress.start,
+                self._startup,
+                progress.rate(False),
+                progress.rate(True),
+            ),
             prompt_sha256=hashlib.sha256(pieces_to_text(self._pieces).encode()).hexdigest(),
             interrupted=interrupted,
             error=error,
@@ -403,17 +414,35 @@ class _Progress:
     analysis_tokens: int = 0
     final_tokens: int = 0
     messages: list[Message] = field(default_factory=list)
+    spans: dict[bool, list[float]] = field(default_factory=dict)
+    """final? -> [first, last] arrival of that side's tokens (perf_counter), for tokens/s per side."""
 
     def observe(self, events: list[Any], start: float) -> list[SessionEvent]:
+        now = 0.0
         for event in events:
             if isinstance(event, ContentDelta):
-                if event.channel == "final" and event.recipient is None:
+                now = now or time.perf_counter()
+                final = event.channel == "final" and event.recipient is None
+                if final:
                     self.final_tokens += 1
                     if self.first_final is None:
-                        self.first_final = time.perf_counter() - start
+                        self.first_final = now - start
                 else:
                     self.analysis_tokens += 1
+                span = self.spans.get(final)
+                if span is None:
+                    self.spans[final] = [now, now]
+                else:
+                    span[1] = now
         return events
+
+    def rate(self, final: bool) -> float | None:
+        """Tokens per second on one side, from its first token to its last (None: too few to say)."""
+        span = self.spans.get(final)
+        count = self.final_tokens if final else self.analysis_tokens
+        if span is None or count < 2 or span[1] <= span[0]:
+            return None
+        return (count - 1) / (span[1] - span[0])
 
 
 def first_exchanges(history: Sequence[Message], count: int) -> list[Message]:
@@ -438,9 +467,19 @@ class Session:
         self.results: list[TurnResult] = []
         self.tool_log: list[dict[str, Any]] = []  # every tool call, its approval decision and result
         self.raw_events = False  # yield RawText (the server's text as sent) for --raw
+        self._requested = False
         self.token_cache: dict[str, list[int]] = {}
         """Token ids of long text pieces (message contents) already encoded, or stored with a saved
         conversation: a continued conversation is not tokenized again at every turn."""
+
+    def startup(self, now: float) -> float | None:
+        """Seconds from gptoss's start to ``now``, for the session's first request only."""
+        if self._requested:
+            return None
+        self._requested = True
+        from . import STARTED
+
+        return now - STARTED
 
     def encode(self, pieces: Sequence[Piece]) -> list[int]:
         """The prompt's token ids (as :func:`pieces_to_tokens`), long pieces through the cache."""

@@ -51,6 +51,9 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    cached_tokens: int | None = None
+    """Prompt tokens the server reused from its cache, where it says (vLLM/SGLang
+    ``prompt_tokens_details.cached_tokens``, llama.cpp ``timings.cache_n``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,17 +163,24 @@ def _ids(value: Any, name: str, url: str, data: str) -> tuple[int, ...] | None:
     return tuple(value)
 
 
-def _usage(raw: Any) -> Usage | None:
+def _usage(raw: Any, timings: Any = None) -> Usage | None:
     if not isinstance(raw, dict):
         return None
+    details = raw.get("prompt_tokens_details")
+    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else None
+    if cached is None and isinstance(timings, dict):
+        cached = _int(timings.get("cache_n"))  # llama-server's final chunk
     return Usage(
-        _int(raw.get("prompt_tokens")), _int(raw.get("completion_tokens")), _int(raw.get("total_tokens"))
+        _int(raw.get("prompt_tokens")),
+        _int(raw.get("completion_tokens")),
+        _int(raw.get("total_tokens")),
+        cached,
     )
 
 
-def _counts(prompt: Any, completion: Any) -> Usage:
+def _counts(prompt: Any, completion: Any, cached: Any = None) -> Usage:
     p, c = _int(prompt), _int(completion)
-    return Usage(p, c, p + c if p is not None and c is not None else None)
+    return Usage(p, c, p + c if p is not None and c is not None else None, _int(cached))
 
 
 def _choice_ids(choice: dict[str, Any], url: str, data: str) -> tuple[int, ...] | None:
@@ -213,9 +223,9 @@ def decode_openai(chunks: Iterable[bytes], url: str, *, whole_json: bool = False
                     hint = choice.get("matched_stop")
                 if not isinstance(hint, int | str) or isinstance(hint, bool):
                     hint = None
-                usage = _usage(obj.get("usage"))
+                usage = _usage(obj.get("usage"), obj.get("timings"))
             else:
-                text, ids, reason, usage = "", None, None, _usage(obj.get("usage"))
+                text, ids, reason, usage = "", None, None, _usage(obj.get("usage"), obj.get("timings"))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise _unexpected(url, data) from exc
         if text or ids:
@@ -248,7 +258,9 @@ def decode_llamacpp(chunks: Iterable[bytes], url: str) -> Iterator[StreamEvent]:
             yield TextDelta(text, ids)
         if obj.get("stop"):
             stop_type = obj.get("stop_type")
-            usage = _counts(obj.get("tokens_evaluated"), obj.get("tokens_predicted"))
+            usage = _counts(
+                obj.get("tokens_evaluated"), obj.get("tokens_predicted"), obj.get("tokens_cached")
+            )
             word = obj.get("stopping_word") or None
             word = word if isinstance(word, str) else None
             stop_type = stop_type if isinstance(stop_type, str) else None

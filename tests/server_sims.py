@@ -409,6 +409,8 @@ class LlamaServer(SimulatedServer):
     special: bool = False
     """The server's ``--special`` flag (off by default): control tokens rendered in the text."""
     slots: int = 1
+    last_prompt: list[int] = field(default_factory=list)
+    """The slot's cached prompt: the next request reuses its common prefix (``timings.cache_n``)."""
     DEFAULTS: ClassVar[Mapping[str, Default]] = {
         d.name: d
         for d in (
@@ -458,6 +460,16 @@ class LlamaServer(SimulatedServer):
         meta = {"n_ctx": self.context_length // self.slots, "n_ctx_train": 131072}
         entry = {"id": self.model_id, "object": "model", "created": 1, "owned_by": "llamacpp", "meta": meta}
         return Reply.json({"object": "list", "data": [entry]}, headers=self._headers())
+
+    def _reuse(self, prompt: list[int]) -> int:
+        """Prompt tokens taken from the slot's cache: the prefix shared with the previous prompt."""
+        shared = 0
+        for a, b in zip(prompt, self.last_prompt, strict=False):
+            if a != b:
+                break
+            shared += 1
+        self.last_prompt = prompt
+        return shared
 
     def _too_long(self, body: Mapping[str, Any]) -> Reply | None:
         prompt_len = len(_prompt_tokens(body.get("prompt", "")))
@@ -510,12 +522,15 @@ class LlamaServer(SimulatedServer):
             for t, _ in pieces
         ]
         usage = {"completion_tokens": n, "prompt_tokens": prompt_len, "total_tokens": prompt_len + n}
+        reused = self._reuse(_prompt_tokens(body.get("prompt", "")))
+        timings = {"cache_n": reused}  # and in usage, as research/llama-server.md's transcript shows
+        usage["prompt_tokens_details"] = {"cached_tokens": reused}  # type: ignore[assignment]
         if not body.get("stream"):  # stream defaults to false (server-task.cpp params_from_json_cmpl)
             text = "".join(t for t, _ in pieces)
             choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
             return Reply.json({"choices": [choice], **head, "usage": usage}, headers=self._headers())
         final = {"index": 0, "text": "", "logprobs": None, "finish_reason": finish}
-        steps.append(event({"choices": [final], **head, "usage": usage}))
+        steps.append(event({"choices": [final], **head, "usage": usage, "timings": timings}))
         return Reply.sse([*steps, DONE], headers=self._headers())
 
     def native(self, request: RecordedRequest) -> Reply:

@@ -8,6 +8,7 @@ the gptoss test shows ``gptoss ask`` getting the whole answer anyway.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,18 @@ def test_a_base_url_with_a_query_string_is_refused_clearly(scripted_server: Scri
         assert result.code in (1, 2)
         assert "query string" in result.stderr and "SECRETKEY" not in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_stats_separate_start_up_from_the_server_and_show_the_cache(scripted_server: ScriptedServer) -> None:
+    """--stats (issue 12): the client's start-up apart from the time after the request, tokens/s on
+    each side, and the prompt tokens llama-server reused from its cache on a continued conversation."""
+    simulate(scripted_server, "llamacpp", [LONG])
+    first = run(["ask", "Tell me", "--stats", "--base-url", scripted_server.url])
+    assert first.code == 0, first.stderr
+    stats = first.stderr.strip().splitlines()[-1]
+    assert re.search(r"client start-up \d+\.\d\ds · first token \d+\.\d\ds after the request", stats), stats
+    assert re.search(r"analysis \d+ tok at [\d.]+ tok/s · final \d+ tok at [\d.]+ tok/s", stats), stats
+    assert "0 prompt tok cached" in stats
+    again = run(["ask", "And then?", "-c", "--stats", "--base-url", scripted_server.url])
+    cached = re.search(r"([\d,]+) prompt tok cached", again.stderr)
+    assert cached is not None and int(cached.group(1).replace(",", "")) > 50, again.stderr

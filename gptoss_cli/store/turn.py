@@ -58,6 +58,8 @@ class TokenUsage:
     analysis_tokens: int = 0
     """Tokens seen outside the final channel (reasoning, preambles, tool calls)."""
     final_tokens: int = 0
+    cached_tokens: int | None = None
+    """Prompt tokens the server took from its cache, where it says."""
 
     @property
     def generated(self) -> int:
@@ -68,7 +70,7 @@ class TokenUsage:
 
     def to_dict(self) -> dict[str, int]:
         out = {"analysis_tokens": self.analysis_tokens, "final_tokens": self.final_tokens}
-        for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        for name in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -83,24 +85,45 @@ class TokenUsage:
             _int(obj, "total_tokens", key),
             _int(obj, "analysis_tokens", key) or 0,
             _int(obj, "final_tokens", key) or 0,
+            _int(obj, "cached_tokens", key),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class TurnTimings:
-    """Seconds from the request: first byte, first final-channel text, end."""
+    """Seconds from the request: first byte, first final-channel text, end; and what came before it.
+
+    ``startup`` is the client's own time from its start to this request (the first request of a
+    process only); ``analysis_tps``/``final_tps`` are tokens per second on each side, from the
+    channel's first token to its last.
+    """
 
     first_token: float | None = None
     first_final: float | None = None
     total: float = 0.0
+    startup: float | None = None
+    analysis_tps: float | None = None
+    final_tps: float | None = None
 
     def to_dict(self) -> dict[str, float | None]:
-        return {"ttft": self.first_token, "ttft_final": self.first_final, "total": round(self.total, 4)}
+        out = {"ttft": self.first_token, "ttft_final": self.first_final, "total": round(self.total, 4)}
+        for name in ("startup", "analysis_tps", "final_tps"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = round(value, 4)
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, key: str = "timings") -> TurnTimings:
         obj = _object(data, key)
-        return cls(_num(obj, "ttft", key), _num(obj, "ttft_final", key), _num(obj, "total", key) or 0.0)
+        return cls(
+            _num(obj, "ttft", key),
+            _num(obj, "ttft_final", key),
+            _num(obj, "total", key) or 0.0,
+            _num(obj, "startup", key),
+            _num(obj, "analysis_tps", key),
+            _num(obj, "final_tps", key),
+        )
 
 
 @dataclass(frozen=True, slots=True)

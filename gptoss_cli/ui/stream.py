@@ -278,19 +278,26 @@ def unclear_block(text: str) -> str:
 
 
 def format_stats(result: TurnResult) -> str:
-    """One line: time to first token and final token, token counts, speed."""
-    t = result.timings
+    """One line: the client's start-up, times from the request, tokens and speed per side, cache."""
+    t, usage = result.timings, result.usage
     parts = []
+    if t.startup is not None:
+        parts.append(f"client start-up {t.startup:.2f}s")
     if t.first_token is not None:
-        parts.append(f"first token {t.first_token:.2f}s")
+        parts.append(f"first token {t.first_token:.2f}s after the request")
     if t.first_final is not None:
         parts.append(f"first final token {t.first_final:.2f}s")
-    parts.append(f"analysis {result.usage.analysis_tokens} tok")
-    parts.append(f"final {result.usage.final_tokens} tok")
-    generated = result.usage.generated
+    for name, count, rate in (
+        ("analysis", usage.analysis_tokens, t.analysis_tps),
+        ("final", usage.final_tokens, t.final_tps),
+    ):
+        parts.append(f"{name} {count} tok" + (f" at {rate:.1f} tok/s" if rate is not None else ""))
+    generated = usage.generated
     streaming = t.total - (t.first_token or 0.0)
     if generated and streaming > 0:
-        parts.append(f"{generated / streaming:.1f} tok/s")
+        parts.append(f"{generated / streaming:.1f} tok/s overall")
+    if usage.cached_tokens is not None:
+        parts.append(f"{usage.cached_tokens:,} prompt tok cached")
     parts.append(f"total {t.total:.2f}s")
     if result.finish_reason:
         parts.append(f"finish {result.finish_reason}")
