@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["held", "ignore_from_now"]
+__all__ = ["first_only", "held", "ignore_from_now"]
 
 
 def _main_thread() -> bool:
@@ -37,6 +37,29 @@ def held() -> Iterator[list[int]]:
         yield seen
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def first_only(*, exiting: bool = False) -> Iterator[list[int]]:
+    """The first SIGINT in the block raises ``KeyboardInterrupt``; later ones are recorded, not
+    raised, so the clean-up that the first one starts (inside the block) cannot be cut short, with no
+    window between the two. ``exiting``: after an interrupt, SIGINT stays ignored (the process is on
+    its way out) instead of getting its old handler back."""
+    seen: list[int] = []
+    if not _main_thread():
+        yield seen
+        return
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        seen.append(signum)
+        if len(seen) == 1:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN if seen and exiting else previous)
 
 
 def ignore_from_now() -> None:

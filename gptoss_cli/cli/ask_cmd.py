@@ -94,7 +94,7 @@ def ask(
     """Ask one question; the final answer goes to stdout, nothing else."""
     from ..agent import Run
     from ..errors import GptossError, UsageError
-    from ..interrupts import held, ignore_from_now
+    from ..interrupts import first_only, held, ignore_from_now
     from ..signals import Terminated, terminate_gracefully
     from ..tools.calls import Approver
     from ..ui.approval import line_asker
@@ -150,7 +150,8 @@ def ask(
             color=settings.display.color != "never",
         )
     )
-    with terminate_gracefully():  # SIGTERM/SIGHUP keep the partial turn, as Ctrl-C does
+    # SIGTERM/SIGHUP keep the partial turn, as Ctrl-C does; a second Ctrl-C cannot cut the save short
+    with terminate_gracefully(), first_only(exiting=True):
         try:
             with no_echo():  # typed keys (and ^C) must not land in the live answer (see ui/terminal.py)
                 for event in turn:

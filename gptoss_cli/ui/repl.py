@@ -22,7 +22,7 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
 from ..agent import Run
 from ..errors import GptossError
-from ..interrupts import held
+from ..interrupts import first_only, held
 from ..session import Session, Turn
 from ..signals import Terminated
 from ..tools.attachments import Attachment
@@ -222,31 +222,36 @@ class Repl:
         """
         turn = Run(self.session, first, self.tools, self.approver, self.max_steps)
         view = StreamView(self.view_options, stdout=self.stdout, stderr=self.stderr)
-        try:
-            with no_echo():
-                for event in turn:
-                    view.handle(event)
-        except KeyboardInterrupt:
-            with held():
+        with first_only():  # from the first Ctrl-C on, later ones are held: no window before held()
+            try:
+                with no_echo():
+                    for event in turn:
+                        view.handle(event)
+            except KeyboardInterrupt:
+                with held():
+                    turn.close()
+                    view.close()
+                    saved = self._save()
+                    where = f"; saved as {saved}" if saved else ""
+                    self.say(f"(stopped{where}; /continue resumes the answer)")
+                return
+            except GptossError as exc:
                 turn.close()
                 view.close()
-                self.say("(stopped; /continue resumes the answer)")
-                self._save()
-            return
-        except GptossError as exc:
-            turn.close()
-            view.close()
-            self.say(f"gptoss: error: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
-        except Terminated:  # SIGTERM, SIGHUP: keep what arrived as Ctrl-C does, then leave
-            with held():
-                turn.close()
-                view.close()
-                self.persistence.autosave(self.session)
-            raise
+                self.say(f"gptoss: error: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
+            except Terminated:  # SIGTERM, SIGHUP: keep what arrived as Ctrl-C does, then leave
+                with held():
+                    turn.close()
+                    view.close()
+                    self.persistence.autosave(self.session)
+                raise
         self._save()
 
-    def _save(self) -> None:
+    def _save(self) -> str | None:
+        """Save the conversation; where it went (its id or file), or None."""
         try:
-            self.persistence.autosave(self.session)
+            saved = self.persistence.autosave(self.session)
         except GptossError as exc:
             self.say(f"gptoss: error: {exc}")
+            return None
+        return str(saved) if saved else None
