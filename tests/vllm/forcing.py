@@ -65,6 +65,12 @@ def gptoss(
 
 
 def saved_conversations(home: Path) -> list[dict[str, object]]:
-    """The conversation files gptoss saved under ``home``, oldest first."""
-    paths = [p for p in home.rglob("*.json") if "conversations" in p.parts and p.name != "index.json"]
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(paths, key=lambda p: p.stat().st_mtime)]
+    """The conversations gptoss saved in the history under ``home`` (its GPTOSS_HOME), oldest first,
+    each as its JSON file would hold it."""
+    from gptoss_cli.store import Store
+
+    store = Store(home / "history.db", legacy=None)
+    try:
+        return [store.load(s.id).to_dict() for s in reversed(store.summaries())]
+    finally:
+        store.close()
