@@ -35,8 +35,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import StoreError
 from ..harmony.types import Conversation, Role
+from .shapes import as_object as _object
+from .shapes import is_int as _is_int
+from .shapes import optional as _opt
+from .shapes import optional_time as _opt_time
+from .shapes import shape_error as _shape
 from .turn import Turn
 
 __all__ = [
@@ -266,54 +270,8 @@ def _first_line(text: str, limit: int = 80) -> str:
 # ----------------------------------------------------------------------------------- shape checks
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}.get(
-        type(value), "an object"
-    )
-
-
-def _shape(key: str, expected: str, got: Any) -> StoreError:
-    """A wrong-shape error naming the key path (the caller adds the file)."""
-    return StoreError(f"{key}: {expected}, got {_kind(got)}")
-
-
-def _object(data: Any, key: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise _shape(key, "expected an object", data)
-    return data
-
-
-def _opt(obj: Mapping[str, Any], name: str, kind: type, key: str) -> Any:
-    value = obj.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        expected = {str: "a string", bool: "a boolean", dict: "an object", list: "an array"}[kind]
-        raise _shape(f"{key}.{name}", f"expected {expected}", value)
-    return value
-
-
 def _time(obj: Mapping[str, Any], name: str, key: str) -> dt.datetime:
     value = _opt_time(obj, name, key)
     if value is None:
         raise _shape(f"{key}.{name}", "expected an ISO 8601 date-time", None)
     return value
-
-
-def _opt_time(obj: Mapping[str, Any], name: str, key: str) -> dt.datetime | None:
-    value = obj.get(name)
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise _shape(f"{key}.{name}", "expected an ISO 8601 date-time", value)
-    return parsed if parsed.tzinfo is not None else parsed.astimezone()

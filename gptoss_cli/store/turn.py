@@ -23,10 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from ..errors import StoreError
 from ..harmony.answer import is_answer
 from ..harmony.history import is_incomplete
 from ..harmony.types import Message, Role
+from .shapes import as_object as _object
+from .shapes import is_int as _is_int
+from .shapes import optional as _opt
+from .shapes import optional_time as _opt_time
+from .shapes import shape_error as _shape
 
 __all__ = ["Outcome", "TokenUsage", "ToolCall", "Turn", "TurnTimings", "classify"]
 
@@ -235,39 +239,6 @@ class Turn:
 # ----------------------------------------------------------------------------------- shape checks
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _shape(key: str, expected: str, got: Any) -> StoreError:
-    """A wrong-shape error naming the key path (the caller adds the file)."""
-    kind = (
-        "null"
-        if got is None
-        else {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}.get(
-            type(got), "an object"
-        )
-    )
-    return StoreError(f"{key}: {expected}, got {kind}")
-
-
-def _object(data: Any, key: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise _shape(key, "expected an object", data)
-    return data
-
-
-def _opt(obj: Mapping[str, Any], name: str, kind: type, key: str) -> Any:
-    value = obj.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, kind):
-        names: dict[type, str] = {str: "a string", dict: "an object", list: "an array"}
-        expected = names.get(kind, kind.__name__)
-        raise _shape(f"{key}.{name}", f"expected {expected}", value)
-    return value
-
-
 def _int(obj: Mapping[str, Any], name: str, key: str) -> int | None:
     value = obj.get(name)
     if value is None:
@@ -284,16 +255,3 @@ def _num(obj: Mapping[str, Any], name: str, key: str) -> float | None:
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise _shape(f"{key}.{name}", "expected a number", value)
     return float(value)
-
-
-def _opt_time(obj: Mapping[str, Any], name: str, key: str) -> dt.datetime | None:
-    value = obj.get(name)
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise _shape(f"{key}.{name}", "expected an ISO 8601 date-time", value)
-    return parsed if parsed.tzinfo is not None else parsed.astimezone()
