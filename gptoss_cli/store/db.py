@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -137,7 +138,7 @@ class Store:
             if not self.path.exists():  # private from the start: WAL and shm files inherit the mode
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > _SCHEMA_VERSION:
@@ -458,3 +459,18 @@ def _is_path(ref: str) -> bool:
 
 def _pack(ids: Sequence[int] | None) -> bytes | None:
     return None if ids is None else array("I", ids).tobytes()
+
+
+def _enter_wal(db: sqlite3.Connection, *, patience: float = 30.0) -> None:
+    """Switch to WAL. SQLite answers "database is locked" at once (no busy wait) when another
+    connection is switching or creating the same new file, as two ``replay --jobs`` runs saving their
+    first conversations do: retried for up to ``patience`` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

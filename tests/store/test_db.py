@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -136,3 +138,30 @@ def test_stored_token_ids_spare_a_continued_conversation_the_tokenizer(
     assert answer not in encoded  # read back with the conversation, not tokenized again
     prompt = scripted_server.requests[-1].json()["prompt"]
     assert tokenizer.decode(prompt).count(answer.strip()) == 1
+
+
+# Several processes opening a history that does not exist yet, at the same moment: switching a new
+# database to WAL answers "database is locked" at once, without waiting, when another connection is
+# doing the same (two replay --jobs runs saving their first conversations failed so).
+OPEN = (
+    "import sys, pathlib\n"
+    "from gptoss_cli.store.db import Store\n"
+    "store = Store(pathlib.Path(sys.argv[1]), legacy=None)\n"
+    "store.summaries()\n"
+    "store.close()\n"
+)
+
+
+def test_processes_opening_a_new_history_at_once_all_succeed(tmp_path: Path) -> None:
+    failures = []
+    for trial in range(10):
+        path = tmp_path / f"h{trial}" / "history.db"
+        children = [
+            subprocess.Popen([sys.executable, "-c", OPEN, str(path)], stderr=subprocess.PIPE, text=True)
+            for _ in range(6)
+        ]
+        for child in children:
+            _, err = child.communicate(timeout=120)
+            if child.returncode != 0:
+                failures.append(err.strip().splitlines()[-1:])
+    assert not failures, failures
