@@ -102,27 +102,22 @@ class Target:
     max_tokens: int | None = None
     """The config's cap on the generation limit (``max_tokens`` in the profile)."""
 
-    def limit_for(self, prompt_tokens: int | None) -> GenerationLimit:
-        """The generation limit for a prompt of ``prompt_tokens`` (see :mod:`gptoss_cli.limits`)."""
+    def context(self) -> int | None:
+        """The context length in force: what the request itself sets (Ollama's ``num_ctx``), else what
+        the server reported (None: unknown)."""
         body = self.profile.build_body(self.options, self.call_options)
-        context = self.profile.context_from_body(body) or self.context_length
-        config = option_limit(self.options)
+        return self.profile.context_from_body(body) or self.context_length
+
+    def limit_for(self, prompt_tokens: int | None, context: int | None) -> GenerationLimit:
+        """The generation limit for a prompt of ``prompt_tokens`` (see :mod:`gptoss_cli.limits`)."""
+        caps = [cap for cap in (option_limit(self.options), self.max_tokens) if cap is not None]
         return choose_limit(
             option=option_limit(self.call_options),
-            config=min(c for c in (config, self.max_tokens) if c is not None)
-            if config is not None or self.max_tokens is not None
-            else None,
+            config=min(caps) if caps else None,
             context_length=context,
             prompt_tokens=prompt_tokens,
             context_fix=self.profile.context_fix,
         )
-
-    def needs_prompt_tokens(self) -> bool:
-        """Whether the limit depends on the prompt's length (a context length is known)."""
-        if option_limit(self.call_options) is not None:
-            return False
-        body = self.profile.build_body(self.options, self.call_options)
-        return (self.profile.context_from_body(body) or self.context_length) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,14 +289,15 @@ class Turn:
         target = self._session.target
         prompt: str | list[int]
         prompt_tokens: int | None = None
+        context = target.context()
         if target.profile.token_id_prompts:
             prompt = self._session.encode(self._pieces)
             prompt_tokens = len(prompt)
         else:
             prompt = pieces_to_text(neutralize(p) if isinstance(p, str) else p for p in self._pieces)
-            if target.needs_prompt_tokens():
-                prompt_tokens = len(self._session.encode(self._pieces))
-        self.limit = target.limit_for(prompt_tokens)
+            if context is not None and option_limit(target.call_options) is None:
+                prompt_tokens = len(self._session.encode(self._pieces))  # the room left needs the count
+        self.limit = target.limit_for(prompt_tokens, context)
         return target.profile.request(
             target.base_url,
             prompt,
