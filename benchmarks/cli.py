@@ -597,10 +597,10 @@ def bench_layers(server: FakeServer, n: int, repeat: int = 3) -> list[tuple[str,
 
     import httpx
 
-    from gptoss_cli.client import CompletionRequest, stream_completion
     from gptoss_cli.harmony import Role, StreamParser
-    from gptoss_cli.sse import SSEDecoder
-    from gptoss_cli.wire import decode_openai
+    from gptoss_cli.transport.client import CompletionRequest, stream_completion
+    from gptoss_cli.transport.sse import SSEDecoder
+    from gptoss_cli.transport.wire import decode_openai
 
     base = server.url(n)
     path = f"/s/{n}/v1/completions"

@@ -4,7 +4,7 @@
 
 Whole-process timings, the median of N fresh processes each:
 
-- floor: ``python -c "import gptoss_cli.discover"`` (the interpreter and the module, no probe);
+- floor: ``python -c "import gptoss_cli.servers.discover"`` (the interpreter and the module, no probe);
 - cold: ``find_server`` with an empty cache and nothing listening on the five usual ports (every
   probe refused: the common "no server yet" case), in a fresh process;
 - found: ``find_server`` with an empty cache and a plain HTTP server listing a gpt-oss model on one of
@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FIND = (
     "import sys, pathlib\n"
-    "from gptoss_cli.discover import find_server\n"
+    "from gptoss_cli.servers.discover import find_server\n"
     "try:\n    find_server(pathlib.Path(sys.argv[1]))\n"
     "except Exception as exc:\n    print(type(exc).__name__)\n"
 )
@@ -67,13 +67,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
-    from gptoss_cli.discover import PORTS
+    from gptoss_cli.servers.discover import PORTS
 
     busy = [p for p, _ in PORTS if not _port_free(p)]
     if busy:
         sys.exit(f"ports in use: {busy}: stop those servers first (the cold case needs them closed)")
     py = sys.executable
-    floor = _median_ms([py, "-c", "import pathlib, gptoss_cli.discover"], runs)
+    floor = _median_ms([py, "-c", "import pathlib, gptoss_cli.servers.discover"], runs)
     with tempfile.TemporaryDirectory() as cache:
         cold = _median_ms([py, "-c", FIND, cache + "/none"], runs)
         server = ThreadingHTTPServer(("127.0.0.1", 8080), _Models)

@@ -135,7 +135,7 @@ def fill_history(home: Path, count: int) -> None:
 
 def long_conversation(home: Path, turns: int) -> None:
     """One conversation of ``turns`` exchanges, saved with token ids as ``ask``/``chat`` save them."""
-    from gptoss_cli.session import ChatSettings
+    from gptoss_cli.session.turn import ChatSettings
 
     encode = get_tokenizer().encode
     messages: list[Message] = ChatSettings().prefix()  # as gptoss saves a chat: system message first

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LimitError
+from gptoss_cli.errors import LimitError
 
 __all__ = [
     "EVENT_SIZE", "FILE_BYTES", "JSON_DEPTH", "LINE_BYTES", "TOOL_OUTPUT", "Limit", "check_depth",

@@ -1,6 +1,6 @@
 """Scripted servers for ``gptoss doctor``: each function scripts one server persona on a ScriptedServer.
 
-Doctor's requests, in order (see ``gptoss_cli/doctor.py``): ``GET /v1/models`` twice (reachability,
+Doctor's requests, in order (see ``gptoss_cli/doctor/run.py``): ``GET /v1/models`` twice (reachability,
 then detection), the detection probes, then POSTs to the profile's endpoint: the plain probe (again as
 text when ids are refused), then the final and call probes. On llama.cpp those are forced with a
 grammar, and a last forced final probe goes without ``preserved_tokens``. The wire formats follow
@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from gptoss_cli.doctor_probes import Forced, forced, plain_prompt
+from gptoss_cli.doctor.probes import Forced, forced, plain_prompt
 from gptoss_cli.harmony.tokens import CALL, RETURN
 
 from .scripted_server import DONE, HARMONY_IDS, HARMONY_PIECES, Reply, ScriptedServer, Step, event

@@ -6,28 +6,38 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gptoss_cli"
-STDLIB_ONLY = ("gptoss_cli.harmony", "gptoss_cli.sse", "gptoss_cli.errors")
+STDLIB_ONLY = ("gptoss_cli.harmony", "gptoss_cli.transport.sse", "gptoss_cli.errors")
 # who may import a third-party package (by module prefix)
 ALLOWED = {
     "typer": ("gptoss_cli.cli",),
     "click": ("gptoss_cli.cli",),
     "rich": ("gptoss_cli.ui",),
     "prompt_toolkit": ("gptoss_cli.ui",),
-    "httpx": ("gptoss_cli.client", "gptoss_cli.wire", "gptoss_cli.tools"),
+    "httpx": ("gptoss_cli.transport.client", "gptoss_cli.transport.wire", "gptoss_cli.tools"),
     "tiktoken": ("gptoss_cli.harmony.tokens",),
 }
 # a layer may not import these (upward) layers
 FORBIDDEN_UP = {
-    "gptoss_cli.harmony": ("gptoss_cli.client", "gptoss_cli.session", "gptoss_cli.ui", "gptoss_cli.cli"),
-    "gptoss_cli.client": ("gptoss_cli.harmony", "gptoss_cli.session", "gptoss_cli.ui", "gptoss_cli.cli"),
-    "gptoss_cli.sse": (
-        "gptoss_cli.harmony",
-        "gptoss_cli.client",
-        "gptoss_cli.session",
+    "gptoss_cli.harmony": (
+        "gptoss_cli.transport.client",
+        "gptoss_cli.session.turn",
         "gptoss_cli.ui",
         "gptoss_cli.cli",
     ),
-    "gptoss_cli.session": ("gptoss_cli.ui", "gptoss_cli.cli"),
+    "gptoss_cli.transport.client": (
+        "gptoss_cli.harmony",
+        "gptoss_cli.session.turn",
+        "gptoss_cli.ui",
+        "gptoss_cli.cli",
+    ),
+    "gptoss_cli.transport.sse": (
+        "gptoss_cli.harmony",
+        "gptoss_cli.transport.client",
+        "gptoss_cli.session.turn",
+        "gptoss_cli.ui",
+        "gptoss_cli.cli",
+    ),
+    "gptoss_cli.session.turn": ("gptoss_cli.ui", "gptoss_cli.cli"),
     "gptoss_cli.ui": ("gptoss_cli.cli",),
 }
 

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from .. import __version__
-from ..errors import GptossError, UsageError
-from ..signals import Terminated
+from gptoss_cli import __version__
+from gptoss_cli.errors import GptossError, UsageError
+from gptoss_cli.ui.signals import Terminated
 
 _ORDER = (
     "ask", "chat", "serve", "replay", "show", "diff", "history", "config", "doctor", "render", "parse",
@@ -53,7 +53,7 @@ def _version(value: bool) -> None:
 
 def _install_completion(value: bool) -> None:
     if value:
-        from .completion_cmd import install
+        from gptoss_cli.cli.completion_cmd import install
 
         install(None)  # the shell gptoss runs in ($SHELL)
         raise typer.Exit()
@@ -87,7 +87,7 @@ def fail_line(message: str, hint: str | None = None) -> None:
     if hint:
         text += f" ({hint})"
     if tty:  # a server's or a file's words are in the message: they must not drive the terminal
-        from ..ui.sanitize import sanitize
+        from gptoss_cli.ui.sanitize import sanitize
 
         text = sanitize(text)
     sys.stderr.write(f"\x1b[31m{text}\x1b[0m\n" if color else f"{text}\n")
@@ -118,7 +118,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every expected failure becomes one line on stderr and exit code 1 (2 for usage)."""
-    from . import (  # noqa: F401 - registers commands
+    from gptoss_cli.cli import (  # noqa: F401 - registers commands
         ask_cmd,
         chat_cmd,
         completion_cmd,
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             show()
         return int(getattr(exc, "exit_code", EXIT_USAGE))
     except KeyboardInterrupt:
-        from ..interrupts import ignore_from_now
+        from gptoss_cli.ui.interrupts import ignore_from_now
 
         ignore_from_now()  # on the way out: a second Ctrl-C must not turn exit 130 into a SIGINT death
         sys.stderr.write("\n")

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from . import app
-from .common import (
+from gptoss_cli.cli import app
+from gptoss_cli.cli.common import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
     BrowserOpt,
@@ -92,20 +92,20 @@ def ask(
     config: ConfigOpt = None,
 ) -> None:
     """Ask one question; the final answer goes to stdout, nothing else."""
-    from ..agent import Run
-    from ..errors import GptossError, UsageError
-    from ..interrupts import first_only, held, ignore_from_now
-    from ..signals import Terminated, terminate_gracefully
-    from ..tools.calls import Approver
-    from ..ui.approval import line_asker
-    from ..ui.stream import StreamView, ViewOptions
-    from ..ui.terminal import no_echo
+    from gptoss_cli.errors import GptossError, UsageError
+    from gptoss_cli.session.agent import Run
+    from gptoss_cli.tools.calls import Approver
+    from gptoss_cli.ui.approval import line_asker
+    from gptoss_cli.ui.interrupts import first_only, held, ignore_from_now
+    from gptoss_cli.ui.signals import Terminated, terminate_gracefully
+    from gptoss_cli.ui.stream import StreamView, ViewOptions
+    from gptoss_cli.ui.terminal import no_echo
 
     attach_stdin = "-" in (files or ())
     piped = read_stdin_if_piped()
     text = "\n".join(p for p in (None if attach_stdin else piped, prompt) if p)
     if files:
-        from ..tools.attachments import compose, read_attachment
+        from gptoss_cli.tools.attachments import compose, read_attachment
 
         text = compose(text, [read_attachment(f, stdin_text=piped or "") for f in files])
     if not text.strip():
@@ -126,8 +126,8 @@ def ask(
     if at is not None and cid is None and not cont:
         raise UsageError("--at needs the conversation to fork", hint="give --cid ID or -c")
     if cid is not None or cont:
-        from ..session import first_exchanges
-        from .persist import history_of
+        from gptoss_cli.session.persist import history_of
+        from gptoss_cli.session.turn import first_exchanges
 
         session.history = history_of(persistence.load(cid) if cid is not None else persistence.load_last())
         session.token_cache.update(persistence.loaded_tokens)
@@ -207,11 +207,11 @@ def ask(
     elif no_stream and result.final_text:
         sys.stdout.write(result.final_text.rstrip("\n") + "\n")
     if quiet and not as_json and result.outcome in ("no_answer", "incomplete") and result.unclear_text:
-        from ..ui.stream import unclear_block
+        from gptoss_cli.ui.stream import unclear_block
 
         sys.stderr.write(unclear_block(result.unclear_text))
     if view.options.stats and quiet:
-        from ..ui.stream import format_stats
+        from gptoss_cli.ui.stream import format_stats
 
         sys.stderr.write(format_stats(result) + "\n")
     _exit_for(result, turn)
@@ -231,7 +231,7 @@ def _kept_line(kept: bool, saved: str | None) -> str:
 
 
 def _exit_for(result: Any, run: Any) -> None:
-    from ..errors import GptossError
+    from gptoss_cli.errors import GptossError
 
     if result.outcome == "final":
         return

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from . import app
-from .common import (
+from gptoss_cli.cli import app
+from gptoss_cli.cli.common import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
     BrowserOpt,
@@ -60,12 +60,12 @@ def chat(
     config: ConfigOpt = None,
 ) -> None:
     """Chat in the terminal (/help lists the slash commands)."""
-    from ..errors import UsageError
-    from ..paths import data_dir
-    from ..tools.calls import Approver
-    from ..ui.repl import Repl
-    from ..ui.stream import ViewOptions
-    from .persist import history_of
+    from gptoss_cli.errors import UsageError
+    from gptoss_cli.paths import data_dir
+    from gptoss_cli.session.persist import history_of
+    from gptoss_cli.tools.calls import Approver
+    from gptoss_cli.ui.repl import Repl
+    from gptoss_cli.ui.stream import ViewOptions
 
     if not sys.stdin.isatty():
         raise UsageError("chat needs a terminal", hint='for piped input use: gptoss ask "..."')
@@ -105,7 +105,7 @@ def chat(
         roles=settings.roles,
         config_dir=settings.config_file.parent,
     )
-    from ..signals import terminate_gracefully
+    from gptoss_cli.ui.signals import terminate_gracefully
 
     try:
         with terminate_gracefully():

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import UsageError
+from gptoss_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from ..config.resolve import Settings
-    from ..session import ChatSettings, Session, Target
-    from ..tools.registry import Registry
-    from .persist import StorePersistence
+    from gptoss_cli.config.resolve import Settings
+    from gptoss_cli.session.persist import StorePersistence
+    from gptoss_cli.session.turn import ChatSettings, Session, Target
+    from gptoss_cli.tools.registry import Registry
 
 # Flags shared by every command that talks to a server (ask, chat, replay).
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Server profile from the config.")]
@@ -66,7 +66,7 @@ def load_schema(value: str) -> tuple[str, dict[str, Any], str | None]:
     import json
     from pathlib import Path
 
-    from ..errors import UsageError
+    from gptoss_cli.errors import UsageError
 
     text, name = value, "response"
     if not value.lstrip().startswith("{"):
@@ -75,7 +75,7 @@ def load_schema(value: str) -> tuple[str, dict[str, Any], str | None]:
             text, name = path.read_text(encoding="utf-8"), path.stem
         except OSError as exc:
             raise UsageError(f"{value}: cannot read the schema ({exc.strerror or exc})") from None
-    from ..bounds import load_json
+    from gptoss_cli.bounds import load_json
 
     try:
         schema = load_json(text, value if text is not value else "--schema")
@@ -84,7 +84,7 @@ def load_schema(value: str) -> tuple[str, dict[str, Any], str | None]:
         raise UsageError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(schema, dict):
         raise UsageError("--schema: a JSON Schema must be an object")
-    from ..tools.calls import invalid_schema
+    from gptoss_cli.tools.calls import invalid_schema
 
     problem = invalid_schema(schema)
     if problem is not None:
@@ -100,9 +100,9 @@ def load_schema(value: str) -> tuple[str, dict[str, Any], str | None]:
 
 def check_structured(text: str, schema: dict[str, Any]) -> Any:
     """The parsed structured answer, or a GptossError saying how it misses the schema."""
-    from ..errors import GptossError
-    from ..harmony.formats import answer_json
-    from ..tools.calls import schema_problem
+    from gptoss_cli.errors import GptossError
+    from gptoss_cli.harmony.formats import answer_json
+    from gptoss_cli.tools.calls import schema_problem
 
     try:
         value = answer_json(text)
@@ -128,13 +128,13 @@ class ToolFlags:
 
 def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry | None:
     """The tools a command offers the model (config's and the flags'), or None when there are none."""
-    from ..tools.declare import load_functions_file, load_tool_file, namespaces_from
-    from ..tools.registry import Registry
+    from gptoss_cli.tools.declare import load_functions_file, load_tool_file, namespaces_from
+    from gptoss_cli.tools.registry import Registry
 
     registry = Registry()
     builtins: dict[str, Any] = {}
     if settings is not None:
-        from ..tools.environment import protect
+        from gptoss_cli.tools.environment import protect
 
         protect(settings.key_variables)  # tools never see a profile's key, whatever its name
         base = settings.config_file.parent
@@ -150,17 +150,17 @@ def build_tools(flags: ToolFlags, settings: Settings | None = None) -> Registry 
     for path in flags.functions:
         registry.add(load_functions_file(path))
     if flags.python or builtins.get("python"):
-        from ..tools.python_tool import python_namespace
+        from gptoss_cli.tools.python_tool import python_namespace
 
         registry.add(python_namespace(timeout=float(builtins.get("python_timeout", 120.0))))
     if flags.browser or builtins.get("browser"):
-        from ..tools.browser import browser_namespace
+        from gptoss_cli.tools.browser import browser_namespace
 
         registry.add(browser_namespace(search_command=builtins.get("search_command")))
     if settings is not None:
         for name, server in settings.mcp.items():
-            from ..paths import cache_dir
-            from ..tools.mcp_tools import mcp_namespace
+            from gptoss_cli.paths import cache_dir
+            from gptoss_cli.tools.mcp_tools import mcp_namespace
 
             registry.add(
                 mcp_namespace(
@@ -230,8 +230,8 @@ def split_options(values: Sequence[str]) -> list[tuple[str, str]]:
 
 def chat_settings(settings: Settings) -> ChatSettings:
     """The system/developer message settings from resolved config."""
-    from ..harmony import ReasoningEffort, harmony_form
-    from ..session import ChatSettings
+    from gptoss_cli.harmony import ReasoningEffort, harmony_form
+    from gptoss_cli.session.turn import ChatSettings
 
     prompt = settings.prompt
     try:
@@ -253,11 +253,11 @@ def chat_settings(settings: Settings) -> ChatSettings:
 
 def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> Target:
     """The server to talk to: its kind (configured or probed, cached), model, context and options."""
-    from ..client import Timeouts, make_client
-    from ..paths import cache_dir
-    from ..server_detect import context_length, resolve_server
-    from ..servers import get_profile, parse_options
-    from ..session import Target
+    from gptoss_cli.paths import cache_dir
+    from gptoss_cli.servers.detect import context_length, resolve_server
+    from gptoss_cli.servers.profiles import get_profile, parse_options
+    from gptoss_cli.session.turn import Target
+    from gptoss_cli.transport.client import Timeouts, make_client
 
     profile = settings.profile
     api_key = settings.api_key.reveal() if settings.api_key is not None else None
@@ -285,8 +285,8 @@ def _listed_models(
     base_url: str, kind: str, api_key: str | None, http: Any, *, needed: bool
 ) -> list[Any] | None:
     """``GET /v1/models`` where it names the model or the context length; None where it cannot."""
-    from ..client import list_models
-    from ..errors import HTTPStatusError, TransportError
+    from gptoss_cli.errors import HTTPStatusError, TransportError
+    from gptoss_cli.transport.client import list_models
 
     if kind not in ("vllm", "sglang", "lmstudio", "openai"):
         return None
@@ -320,8 +320,8 @@ def with_server(settings: Settings) -> Settings:
     """
     if settings.sources.get("profile.base_url", "default") != "default":
         return settings
-    from ..discover import find_server
-    from ..paths import cache_dir
+    from gptoss_cli.paths import cache_dir
+    from gptoss_cli.servers.discover import find_server
 
     found = find_server(cache_dir())
     if found.fresh:
@@ -342,8 +342,8 @@ def open_session(
     Local input (config, tool files) is checked before the server is contacted, so a broken file
     is reported even when the server is down.
     """
-    from ..config.resolve import resolve
-    from ..session import Session
+    from gptoss_cli.config.resolve import resolve
+    from gptoss_cli.session.turn import Session
 
     settings = resolve(flags)
     chat = chat_settings(settings)
@@ -361,6 +361,6 @@ def open_session(
 
 def persistence_for(settings: Settings) -> StorePersistence:
     """Where this command's conversation is saved."""
-    from .persist import StorePersistence
+    from gptoss_cli.session.persist import StorePersistence
 
     return StorePersistence(settings)

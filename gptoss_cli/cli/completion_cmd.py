@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from gptoss_cli.cli import app
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_GPTOSS_COMPLETE"
@@ -32,7 +32,7 @@ def install(shell: str | None) -> None:
     try:
         used, path = typer_install(shell=shell, prog_name="gptoss", complete_var=COMPLETE_VAR)
     except OSError as exc:
-        from ..errors import GptossError
+        from gptoss_cli.errors import GptossError
 
         raise GptossError(
             f"cannot install completion: {exc}", hint="use `gptoss completion SHELL` instead"
@@ -48,7 +48,7 @@ def completion(
     ] = False,
 ) -> None:
     """Print the tab-completion script for SHELL (e.g. `eval "$(gptoss completion bash)"`)."""
-    from ..errors import UsageError
+    from gptoss_cli.errors import UsageError
 
     name = shell.lower()
     if name not in SHELLS:

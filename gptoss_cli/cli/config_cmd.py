@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import app
+from gptoss_cli.cli import app
 
 config_app = typer.Typer(
     help="Show and edit the config file (profiles, prompt defaults, display).", no_args_is_help=True
@@ -21,7 +21,7 @@ _ConfigPath = Annotated[str | None, typer.Option("--config", help="Config file (
 @config_app.command("path")
 def config_path(config: _ConfigPath = None) -> None:
     """Print where the config file is (or would be)."""
-    from ..config.loader import config_file_path
+    from gptoss_cli.config.loader import config_file_path
 
     sys.stdout.write(f"{config_file_path(config)}\n")
 
@@ -32,7 +32,7 @@ def config_init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write the commented template config file."""
-    from ..config.loader import init_config
+    from gptoss_cli.config.loader import init_config
 
     path = init_config(config, force=force)
     sys.stderr.write(f"wrote {path}\n")
@@ -45,8 +45,8 @@ def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
 ) -> None:
     """Print the settings in force (file, environment, defaults) and where each came from; keys redacted."""
-    from ..config.resolve import resolve
-    from ..urls import redact_url
+    from gptoss_cli.config.resolve import resolve
+    from gptoss_cli.transport.urls import redact_url
 
     settings = resolve({"config": config, "profile": profile}, require_key=False)
     data = settings.to_dict()
@@ -60,7 +60,7 @@ def config_show(
 
 def settings_table(data: dict[str, Any]) -> str:
     """``config show``'s table: one row per setting, its value as TOML writes it, and where it came from."""
-    from ..config.edit import format_value
+    from gptoss_cli.config.edit import format_value
 
     sources: dict[str, str] = data["sources"]
     exists = "" if data["config_file_exists"] else " (not created yet: gptoss config init)"
@@ -91,8 +91,8 @@ def config_get(
     config: _ConfigPath = None,
 ) -> None:
     """Print one setting from the config file (merged over the defaults), raw: strings without quotes."""
-    from ..config.edit import format_value, get_value
-    from ..config.loader import load_config
+    from gptoss_cli.config.edit import format_value, get_value
+    from gptoss_cli.config.loader import load_config
 
     value = get_value(load_config(config), key)
     sys.stdout.write(f"{value if isinstance(value, str) else format_value(value)}\n")
@@ -105,7 +105,7 @@ def config_set(
     config: _ConfigPath = None,
 ) -> None:
     """Set one setting in the config file (written atomically, comments kept)."""
-    from ..config.edit import set_value
+    from gptoss_cli.config.edit import set_value
 
     result = set_value(key, value, path=config)
     note = "" if result.comments_kept else " (the file was rewritten: comments lost)"

@@ -15,12 +15,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import app
-from .common import ApiKeyEnvOpt, BaseUrlOpt, ConfigOpt, ModelOpt, ProfileOpt, server_flags, with_server
+from gptoss_cli.cli import app
+from gptoss_cli.cli.common import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
+    ConfigOpt,
+    ModelOpt,
+    ProfileOpt,
+    server_flags,
+    with_server,
+)
 
 if TYPE_CHECKING:
-    from ..config.resolve import Settings
-    from ..doctor import DoctorReport
+    from gptoss_cli.config.resolve import Settings
+    from gptoss_cli.doctor.run import DoctorReport
 
 _COLORS = {"ok": "32", "warn": "33", "fail": "31", "skip": "2"}
 
@@ -69,15 +77,15 @@ def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check that a server can serve Harmony: markers, terminators, token ids, injection, speed."""
-    from ..config.resolve import resolve
-    from ..doctor import DoctorOptions, run_doctor
-    from ..harmony import harmony_form
+    from gptoss_cli.config.resolve import resolve
+    from gptoss_cli.doctor.run import DoctorOptions, run_doctor
+    from gptoss_cli.harmony import harmony_form
 
     flags = server_flags(config, profile, base_url, model, None, api_key_env)
     settings = resolve(flags, require_key=False)  # a missing key is one of the things doctor reports
     chosen = kind or (None if settings.profile.kind == "auto" else settings.profile.kind)
     if chosen is not None:
-        from ..servers import get_profile
+        from gptoss_cli.servers.profiles import get_profile
 
         get_profile(chosen)  # an unknown kind is a usage error, before any server is looked for
     settings = with_server(settings)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import app
+from gptoss_cli.cli import app
 
 _ROLES = ("user", "assistant", "system", "developer", "tool")
 _FORMS = ("openai", "oss")  # gptoss_cli.harmony.HARMONY_FORMS (not imported here: --help stays fast)
@@ -24,14 +24,14 @@ HarmonyOpt = Annotated[
 
 def read_input(source: str, *, what: str) -> tuple[bytes, str]:
     """The bytes of FILE, or of stdin for ``-``; returns (data, display name)."""
-    from ..errors import UsageError
+    from gptoss_cli.errors import UsageError
 
     if source == "-":
         if sys.stdin.isatty():
             raise UsageError(
                 f"reading {what} from stdin, but stdin is a terminal", hint="pipe it in or give a FILE"
             )
-        from ..bounds import FILE_BYTES
+        from gptoss_cli.bounds import FILE_BYTES
 
         data = sys.stdin.buffer.read(FILE_BYTES.value + 1)
         if len(data) > FILE_BYTES.value:
@@ -39,7 +39,7 @@ def read_input(source: str, *, what: str) -> tuple[bytes, str]:
         return data, "<stdin>"
     path = Path(source)
     try:
-        from ..bounds import read_file_bytes
+        from gptoss_cli.bounds import read_file_bytes
 
         return read_file_bytes(path), str(path)
     except FileNotFoundError:
@@ -52,8 +52,8 @@ def read_input(source: str, *, what: str) -> tuple[bytes, str]:
 
 def load_json(data: bytes, name: str) -> Any:
     """Parse JSON, naming the file, line and column on error."""
-    from ..bounds import load_json as bounded
-    from ..errors import ConversationFormatError
+    from gptoss_cli.bounds import load_json as bounded
+    from gptoss_cli.errors import ConversationFormatError
 
     try:
         return bounded(data.decode("utf-8"), name)
@@ -65,8 +65,8 @@ def load_json(data: bytes, name: str) -> Any:
 
 def render_error(exc: Exception, conversation: Any, name: str) -> Exception:
     """A renderer refusal with the file and the message it is about (the reference names neither)."""
-    from ..errors import RenderError
-    from ..harmony import Role
+    from gptoss_cli.errors import RenderError
+    from gptoss_cli.harmony import Role
 
     if str(exc) == "Tools should have a name!":
         for i, message in enumerate(conversation.messages):
@@ -79,8 +79,8 @@ def render_error(exc: Exception, conversation: Any, name: str) -> Exception:
 
 
 def _role(value: str) -> Any:
-    from ..errors import UsageError
-    from ..harmony import Role
+    from gptoss_cli.errors import UsageError
+    from gptoss_cli.harmony import Role
 
     try:
         return Role.parse(value)
@@ -89,8 +89,8 @@ def _role(value: str) -> Any:
 
 
 def _form(value: str) -> Any:
-    from ..errors import UsageError
-    from ..harmony import harmony_form
+    from gptoss_cli.errors import UsageError
+    from gptoss_cli.harmony import harmony_form
 
     try:
         return harmony_form(value)
@@ -124,9 +124,15 @@ def render(
     harmony: HarmonyOpt = "openai",
 ) -> None:
     """Print the Harmony prompt of a conversation, exactly as the reference library renders it."""
-    from ..errors import ConversationFormatError, RenderError
-    from ..harmony import Conversation, RenderConfig, completion_pieces, conversation_pieces, training_pieces
-    from ..harmony.render import pieces_to_text, pieces_to_tokens
+    from gptoss_cli.errors import ConversationFormatError, RenderError
+    from gptoss_cli.harmony import (
+        Conversation,
+        RenderConfig,
+        completion_pieces,
+        conversation_pieces,
+        training_pieces,
+    )
+    from gptoss_cli.harmony.render import pieces_to_text, pieces_to_tokens
 
     form = _form(harmony)
     data, name = read_input(file, what="a conversation")
@@ -171,8 +177,8 @@ def parse(
 
     The lenient default reads what either reference renders; --harmony matters with --strict.
     """
-    from ..errors import ConversationFormatError
-    from ..harmony import get_tokenizer, parse_text, parse_tokens
+    from gptoss_cli.errors import ConversationFormatError
+    from gptoss_cli.harmony import get_tokenizer, parse_text, parse_tokens
 
     form = _form(harmony)
     data, name = read_input(file, what="a completion")
@@ -200,9 +206,9 @@ def parse(
 
 def _answer(messages: list[Any]) -> None:
     """The final answer on stdout; without one, the unclear text on stderr and exit 1."""
-    from ..errors import GptossError
-    from ..harmony import read_answer
-    from ..ui.stream import unclear_block
+    from gptoss_cli.errors import GptossError
+    from gptoss_cli.harmony import read_answer
+    from gptoss_cli.ui.stream import unclear_block
 
     found = read_answer(messages)
     if found.kind == "final":

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from . import app
+from gptoss_cli.cli import app
 
 if TYPE_CHECKING:
-    from ..store import ExportFormat, FileFormat, Record, Store, Summary
+    from gptoss_cli.store import ExportFormat, FileFormat, Record, Store, Summary
 
 history_app = typer.Typer(
     help="Saved conversations: list and search them, show, remove, export, import.", no_args_is_help=True
@@ -27,7 +27,7 @@ _IMPORT_FORMATS = ("auto", "chat", "harmony", "gptoss")
 
 
 def _out(text: str) -> None:
-    from ..ui.sanitize import for_stream
+    from gptoss_cli.ui.sanitize import for_stream
 
     sys.stdout.write(for_stream(sys.stdout, text))
     sys.stdout.flush()
@@ -41,7 +41,7 @@ def _warn_problems(store: Store) -> None:
         doubled = f"{problem.path}: {problem.path}: "
         if problem.path and text.startswith(doubled):
             text = text[len(problem.path) + 2 :]
-        from ..ui.sanitize import for_stream
+        from gptoss_cli.ui.sanitize import for_stream
 
         sys.stderr.write(for_stream(sys.stderr, f"gptoss: warning: skipped {text}\n"))
 
@@ -73,12 +73,12 @@ def history_list(
 
     One line each: id, date, model, turns, title.
     """
-    from ..paths import data_dir
-    from ..store.listing import quick_summaries
+    from gptoss_cli.paths import data_dir
+    from gptoss_cli.store.listing import quick_summaries
 
     found = quick_summaries(data_dir(), limit=limit or None, query=search)
     if found is None:  # no history yet, or the previous version's to import first
-        from ..store import Store
+        from gptoss_cli.store import Store
 
         store = Store()
         found = store.summaries(limit=limit or None, query=search)
@@ -105,8 +105,8 @@ def history_show(
 
     A conversation with branches (or one that is a branch) starts with its tree.
     """
-    from ..store import Store, dumps
-    from ..store.dump import to_text
+    from gptoss_cli.store import Store, dumps
+    from gptoss_cli.store.dump import to_text
 
     store = Store()
     record = store.load(conversation)  # a file path is read (a broken one names its line and column)
@@ -157,8 +157,8 @@ def history_rm(
 
     Every ID is checked before anything is deleted: all or none.
     """
-    from ..errors import StoreError
-    from ..store import Store
+    from gptoss_cli.errors import StoreError
+    from gptoss_cli.store import Store
 
     store = Store()
     ids: list[str] = []
@@ -190,9 +190,9 @@ def history_export(
     ] = None,
 ) -> None:
     """Export a conversation (Markdown, chat JSON, gptoss JSON)."""
-    from ..errors import StoreError, UsageError
-    from ..paths import atomic_write_text
-    from ..store import Store, export
+    from gptoss_cli.errors import StoreError, UsageError
+    from gptoss_cli.paths import atomic_write_text
+    from gptoss_cli.store import Store, export
 
     if format not in _EXPORT_FORMATS:
         raise UsageError(f"unknown export format {format!r}", hint="use " + ", ".join(_EXPORT_FORMATS))
@@ -211,7 +211,7 @@ def history_export(
 @history_app.command("path")
 def history_path() -> None:
     """Print the history database's path."""
-    from ..store import Store
+    from gptoss_cli.store import Store
 
     _out(f"{Store().path}\n")
 
@@ -242,8 +242,8 @@ def history_import(
     """
     from dataclasses import replace
 
-    from ..errors import StoreError, UsageError
-    from ..store import Store, new_id, now
+    from gptoss_cli.errors import StoreError, UsageError
+    from gptoss_cli.store import Store, new_id, now
 
     if format not in _IMPORT_FORMATS:
         raise UsageError(f"unknown import format {format!r}", hint="use " + ", ".join(_IMPORT_FORMATS))
@@ -266,8 +266,8 @@ def history_import(
 
 def _read_many(file: str, format: str) -> list[tuple[str, Record]]:
     """(name, record) for a file, each JSON file of a folder, or each line of a JSONL file."""
-    from ..errors import StoreError
-    from ..store import parse_record
+    from gptoss_cli.errors import StoreError
+    from gptoss_cli.store import parse_record
 
     path = Path(file).expanduser()
     if file != "-" and path.is_dir():
@@ -299,12 +299,12 @@ def _read_many(file: str, format: str) -> list[tuple[str, Record]]:
 
 
 def _read_import(file: str, format: str) -> Record:
-    from ..errors import StoreError
-    from ..store import parse_record, read_record
+    from gptoss_cli.errors import StoreError
+    from gptoss_cli.store import parse_record, read_record
 
     if file != "-":
         return read_record(Path(file).expanduser(), format=cast("FileFormat", format))
-    from ..bounds import FILE_BYTES, load_json
+    from gptoss_cli.bounds import FILE_BYTES, load_json
 
     raw = sys.stdin.buffer.read(FILE_BYTES.value + 1)
     if len(raw) > FILE_BYTES.value:

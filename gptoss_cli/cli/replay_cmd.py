@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import app
-from .common import (
+from gptoss_cli.cli import app
+from gptoss_cli.cli.common import (
     ApiKeyEnvOpt,
     BaseUrlOpt,
     BrowserOpt,
@@ -30,13 +30,13 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..agent import AgentEvent
-    from ..config.resolve import Settings
-    from ..replay import RunSpec, Saver, Source, ToolSetup
-    from ..session import Session
-    from ..tools.calls import Approver
-    from ..tools.registry import Registry
-    from ..ui.stream import StreamView, ViewOptions
+    from gptoss_cli.config.resolve import Settings
+    from gptoss_cli.session.agent import AgentEvent
+    from gptoss_cli.session.replay import RunSpec, Saver, Source, ToolSetup
+    from gptoss_cli.session.turn import Session
+    from gptoss_cli.tools.calls import Approver
+    from gptoss_cli.tools.registry import Registry
+    from gptoss_cli.ui.stream import StreamView, ViewOptions
 
 
 @app.command()
@@ -95,10 +95,10 @@ def replay(
     config: ConfigOpt = None,
 ) -> None:
     """Ask the user turns of saved conversations again; each run is saved as a new conversation."""
-    from ..config.resolve import resolve
-    from ..errors import GptossError
-    from ..replay import Interrupted, format_summary, parse_efforts, plan_runs, run_all
-    from .common import split_options, target_for, with_server
+    from gptoss_cli.cli.common import split_options, target_for, with_server
+    from gptoss_cli.config.resolve import resolve
+    from gptoss_cli.errors import GptossError
+    from gptoss_cli.session.replay import Interrupted, format_summary, parse_efforts, plan_runs, run_all
 
     flags: dict[str, Any] = {
         **server_flags(config, profile, base_url, model, kind, api_key_env),
@@ -138,10 +138,10 @@ def replay(
 
 def _tool_setup(mode: str, flags: ToolFlags, settings: Settings, unmatched: str) -> ToolSetup | None:
     """How tool calls are answered in the runs."""
-    from ..errors import UsageError
-    from ..replay import recorded_or_live, recorded_tools
-    from ..tools.calls import Approver
-    from .common import build_tools
+    from gptoss_cli.cli.common import build_tools
+    from gptoss_cli.errors import UsageError
+    from gptoss_cli.session.replay import recorded_or_live, recorded_tools
+    from gptoss_cli.tools.calls import Approver
 
     if mode not in ("recorded", "live", "none"):
         raise UsageError(f"--tool-results {mode!r}: use recorded, live or none")
@@ -158,9 +158,9 @@ def _tool_setup(mode: str, flags: ToolFlags, settings: Settings, unmatched: str)
 
 
 def _sources(refs: list[str], settings: Settings) -> list[Source]:
-    from ..replay import load_conversation, source_from
-    from .common import chat_settings
-    from .persist import mark_incomplete
+    from gptoss_cli.cli.common import chat_settings
+    from gptoss_cli.session.persist import mark_incomplete
+    from gptoss_cli.session.replay import load_conversation, source_from
 
     base = chat_settings(settings)
     sources = []
@@ -172,7 +172,7 @@ def _sources(refs: list[str], settings: Settings) -> list[Source]:
 
 
 def _make_dir(path: Path) -> None:
-    from ..errors import StoreError
+    from gptoss_cli.errors import StoreError
 
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -182,7 +182,7 @@ def _make_dir(path: Path) -> None:
 
 def _print_prompts(specs: list[RunSpec]) -> None:
     """Each turn's prompt on stdout after a ``==> FILE · reasoning E · turn N/M <==`` line."""
-    from ..replay import dry_run_prompts
+    from gptoss_cli.session.replay import dry_run_prompts
 
     first = True
     for spec in specs:
@@ -195,7 +195,7 @@ def _print_prompts(specs: list[RunSpec]) -> None:
 
 
 def _view_options(settings: Settings) -> ViewOptions:
-    from ..ui.stream import ViewOptions
+    from gptoss_cli.ui.stream import ViewOptions
 
     return ViewOptions(
         show_reasoning=settings.display.show_reasoning,
@@ -217,8 +217,8 @@ class _Printer:
         self.printed = False
 
     def begin(self, spec: RunSpec, index: int, text: str) -> None:
-        from ..ui.stream import StreamView
-        from .show_cmd import user_line
+        from gptoss_cli.cli.show_cmd import user_line
+        from gptoss_cli.ui.stream import StreamView
 
         if self.several and index == 0:
             sys.stderr.write(f"{chr(10) if self.printed else ''}── {spec.source.name} · {spec.label} ──\n")
@@ -230,7 +230,7 @@ class _Printer:
         self.ended = False
 
     def handle(self, event: AgentEvent) -> None:
-        from ..session import TurnEnd
+        from gptoss_cli.session.turn import TurnEnd
 
         if self.view is not None:
             self.view.handle(event)
@@ -250,8 +250,8 @@ def _saver(settings: Settings) -> Saver:
     def save(session: Session, spec: RunSpec) -> str | None:
         from dataclasses import replace
 
-        from ..store import new_record
-        from .persist import StorePersistence
+        from gptoss_cli.session.persist import StorePersistence
+        from gptoss_cli.store import new_record
 
         persistence = StorePersistence(settings)
         persistence.enabled = True  # replay always writes its runs (that is what it is for)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import app
+from gptoss_cli.cli import app
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -34,9 +34,9 @@ def serve(
 
     Arguments after MODEL that gptoss does not know go to the server. Ctrl-C stops the server.
     """
-    from ..errors import UsageError
-    from ..paths import cache_dir
-    from ..serve import download, is_repo_id, plan, start, wait_until_healthy
+    from gptoss_cli.errors import UsageError
+    from gptoss_cli.paths import cache_dir
+    from gptoss_cli.servers.serve import download, is_repo_id, plan, start, wait_until_healthy
 
     if engine not in (None, "llamacpp", "vllm"):
         raise UsageError(f"unknown engine {engine!r}", hint="use llamacpp or vllm")
@@ -65,8 +65,8 @@ def serve(
         _stop(process)
         raise
     if code != 0:
-        from ..errors import ServerError
-        from ..serve import tail
+        from gptoss_cli.errors import ServerError
+        from gptoss_cli.servers.serve import tail
 
         raise ServerError(f"{serve_plan.title} exited with code {code}:\n{tail(log)}", hint=f"log: {log}")
 

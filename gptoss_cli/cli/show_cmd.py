@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import app
-from .common import ShowReasoningOpt, StatsOpt
+from gptoss_cli.cli import app
+from gptoss_cli.cli.common import ShowReasoningOpt, StatsOpt
 
 if TYPE_CHECKING:
-    from ..harmony import Message
-    from ..store import Record, TokenUsage
+    from gptoss_cli.harmony import Message
+    from gptoss_cli.store import Record, TokenUsage
 
 USER_PREFIX = "› "
 
@@ -33,10 +33,10 @@ def show(
 ) -> None:
     """Print a saved conversation as the chat would: your messages (after a ›) and the final answers
     on stdout; reasoning (with --show-reasoning), tool calls and tool results on stderr."""  # noqa: RUF002
-    from ..replay import load_conversation
-    from ..transcript import UserText, saved_parts
-    from ..ui.stream import StreamView, ViewOptions
-    from .persist import mark_incomplete
+    from gptoss_cli.session.persist import mark_incomplete
+    from gptoss_cli.session.replay import load_conversation
+    from gptoss_cli.session.transcript import UserText, saved_parts
+    from gptoss_cli.ui.stream import StreamView, ViewOptions
 
     record = load_conversation(conversation)
     options = ViewOptions(show_reasoning=show_reasoning, stats=stats)
@@ -44,7 +44,7 @@ def show(
     parts = saved_parts(mark_incomplete(record), record.meta.turns)
     for part in parts:
         if isinstance(part, UserText):
-            from ..ui.sanitize import for_stream
+            from gptoss_cli.ui.sanitize import for_stream
 
             sys.stdout.write(for_stream(sys.stdout, ("" if first else "\n") + user_line(part.text)))
             sys.stdout.flush()
@@ -70,8 +70,8 @@ class _Exchange:
 
 
 def _exchanges(messages: Sequence[Message]) -> list[_Exchange]:
-    from ..harmony import Role
-    from ..harmony.history import is_incomplete
+    from gptoss_cli.harmony import Role
+    from gptoss_cli.harmony.history import is_incomplete
 
     found: list[_Exchange] = []
     user: str | None = None
@@ -125,7 +125,7 @@ def _tokens(usage: TokenUsage) -> str:
 
 
 def _turn_table(a: Record, b: Record) -> str:
-    from ..replay import format_table
+    from gptoss_cli.session.replay import format_table
 
     ta, tb = a.meta.turns, b.meta.turns
     if not ta and not tb:
@@ -158,8 +158,8 @@ def diff(
     token counts per request on stderr. Exit 0 when the final answers are the same, 1 when they differ."""
     import difflib
 
-    from ..replay import load_conversation
-    from .persist import mark_incomplete
+    from gptoss_cli.session.persist import mark_incomplete
+    from gptoss_cli.session.replay import load_conversation
 
     ra, rb = load_conversation(a), load_conversation(b)
     ea, eb = _exchanges(mark_incomplete(ra)), _exchanges(mark_incomplete(rb))

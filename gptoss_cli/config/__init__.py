@@ -13,8 +13,8 @@ Modules: :mod:`.schema` (values, keys), :mod:`.validate` (checking a file), :mod
 
 from __future__ import annotations
 
-from .edit import SetResult, format_value, get_value, parse_value, set_value, split_key
-from .loader import (
+from gptoss_cli.config.edit import SetResult, format_value, get_value, parse_value, set_value, split_key
+from gptoss_cli.config.loader import (
     ENV_CONFIG,
     ConfigFile,
     config_file_path,
@@ -23,8 +23,8 @@ from .loader import (
     read_config_file,
     template_text,
 )
-from .resolve import ENV_VARS, FLAG_NAMES, REDACTED, Secret, Settings, resolve
-from .schema import (
+from gptoss_cli.config.resolve import ENV_VARS, FLAG_NAMES, REDACTED, Secret, Settings, resolve
+from gptoss_cli.config.schema import (
     COLOR_CHOICES,
     DEFAULT_BASE_URL,
     DEFAULT_IDENTITY,

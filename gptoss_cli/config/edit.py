@@ -27,12 +27,12 @@ from typing import Any
 
 import tomli_w
 
-from ..errors import ConfigError
-from ..paths import atomic_write_text
-from .loader import config_file_path, parse_toml, read_config_file, template_text
-from .schema import FIELDS, Config, describe, field_for
-from .tomlscan import Entry, KeyPath, format_key, parse_key, scan
-from .validate import config_problems
+from gptoss_cli.config.loader import config_file_path, parse_toml, read_config_file, template_text
+from gptoss_cli.config.schema import FIELDS, Config, describe, field_for
+from gptoss_cli.config.tomlscan import Entry, KeyPath, format_key, parse_key, scan
+from gptoss_cli.config.validate import config_problems
+from gptoss_cli.errors import ConfigError
+from gptoss_cli.paths import atomic_write_text
 
 __all__ = ["SetResult", "format_value", "get_value", "parse_value", "set_value", "split_key"]
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from ..paths import app_dirs, atomic_write_text
-from .schema import Config
-from .tomlscan import Scan, scan
-from .validate import config_from_dict, config_problems
+from gptoss_cli.config.schema import Config
+from gptoss_cli.config.tomlscan import Scan, scan
+from gptoss_cli.config.validate import config_from_dict, config_problems
+from gptoss_cli.errors import ConfigError
+from gptoss_cli.paths import app_dirs, atomic_write_text
 
 __all__ = [
     "ENV_CONFIG",

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, UsageError
-from .loader import ENV_CONFIG, ConfigFile, read_config_file
-from .schema import (
+from gptoss_cli.config.loader import ENV_CONFIG, ConfigFile, read_config_file
+from gptoss_cli.config.schema import (
     FIELDS,
     ROLE_SETTINGS,
     DisplayConfig,
@@ -30,6 +29,7 @@ from .schema import (
     PromptConfig,
     describe,
 )
+from gptoss_cli.errors import ConfigError, UsageError
 
 __all__ = ["ENV_VARS", "FLAG_NAMES", "Secret", "Settings", "resolve"]
 

@@ -110,7 +110,7 @@ class ProfileConfig:
     harmony: str | None = None
     """This server's Harmony form; None follows ``[prompt] harmony``."""
     max_tokens: int | None = None
-    """A cap on the generation limit; None: the room left in the server's context (gptoss_cli.limits)."""
+    """A cap on the generation limit; None: the room left in the server's context (servers/limits.py)."""
 
     def to_dict(self) -> dict[str, Any]:
         return _section_dict(self)

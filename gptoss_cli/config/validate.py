@@ -12,9 +12,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..errors import ConfigError
-from .schema import FIELDS, OPTION_VALUE, SECTIONS, TOOL_FIELDS, Config, Field, ProfileConfig, describe
-from .tomlscan import Scan
+from gptoss_cli.config.schema import (
+    FIELDS,
+    OPTION_VALUE,
+    SECTIONS,
+    TOOL_FIELDS,
+    Config,
+    Field,
+    ProfileConfig,
+    describe,
+)
+from gptoss_cli.config.tomlscan import Scan
+from gptoss_cli.errors import ConfigError
 
 __all__ = ["config_from_dict", "config_problems"]
 

@@ -5,9 +5,9 @@ Every format rule lives here and nowhere else.
 
 from __future__ import annotations
 
-from .answer import Answer, read_answer
-from .builtins import BROWSER, PYTHON
-from .parser import (
+from gptoss_cli.harmony.answer import Answer, read_answer
+from gptoss_cli.harmony.builtins import BROWSER, PYTHON
+from gptoss_cli.harmony.parser import (
     ContentDelta,
     HeaderEvent,
     MessageDone,
@@ -17,7 +17,7 @@ from .parser import (
     parse_text,
     parse_tokens,
 )
-from .render import (
+from gptoss_cli.harmony.render import (
     Piece,
     completion_pieces,
     conversation_pieces,
@@ -31,8 +31,8 @@ from .render import (
     render_message,
     training_pieces,
 )
-from .schema import to_typescript, tools_section
-from .tokens import (
+from gptoss_cli.harmony.schema import to_typescript, tools_section
+from gptoss_cli.harmony.tokens import (
     CONTROL_TOKEN_TEXTS,
     SPECIAL_IDS,
     SPECIAL_TEXT,
@@ -41,7 +41,7 @@ from .tokens import (
     get_tokenizer,
     is_special,
 )
-from .types import (
+from gptoss_cli.harmony.types import (
     DEFAULT_FORM,
     HARMONY_FORMS,
     Author,

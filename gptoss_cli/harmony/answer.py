@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .header import KNOWN_CHANNELS
-from .types import Message, Role
+from gptoss_cli.harmony.header import KNOWN_CHANNELS
+from gptoss_cli.harmony.types import Message, Role
 
 
 def is_answer(message: Message) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .types import ToolDescription, ToolNamespaceConfig
+from gptoss_cli.harmony.types import ToolDescription, ToolNamespaceConfig
 
 BROWSER = ToolNamespaceConfig(
     "browser",

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from ..errors import ConversationFormatError
-from .schema import json_number
-from .types import (
+from gptoss_cli.errors import ConversationFormatError
+from gptoss_cli.harmony.schema import json_number
+from gptoss_cli.harmony.types import (
     Author,
     ChannelConfig,
     Content,

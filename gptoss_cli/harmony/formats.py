@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .types import Author, DeveloperContent, Message, Role, TextContent
+from gptoss_cli.harmony.types import Author, DeveloperContent, Message, Role, TextContent
 
 _FENCE = re.compile(r"^\s*```[\w-]*\s*\n(.*?)\n?```\s*$", re.S)
 

@@ -14,8 +14,8 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from ..errors import ParseError
-from .types import DEFAULT_FORM, HarmonyForm, Role
+from gptoss_cli.errors import ParseError
+from gptoss_cli.harmony.types import DEFAULT_FORM, HarmonyForm, Role
 
 CHANNEL_MARK = "<|channel|>"
 CONSTRAIN_MARK = "<|constrain|>"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .types import Message, Role
+from gptoss_cli.harmony.types import Message, Role
 
 INCOMPLETE = "incomplete"
 _WORD_JOINER = "\u2060"

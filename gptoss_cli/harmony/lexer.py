@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from .tokens import MAX_SPECIAL_LEN, SPECIAL_IDS
+from gptoss_cli.harmony.tokens import MAX_SPECIAL_LEN, SPECIAL_IDS
 
 Lexeme = str | int
 

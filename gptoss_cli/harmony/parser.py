@@ -16,14 +16,21 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import ParseError
-from . import repair
-from . import tokens as T
-from .header import KNOWN_CHANNELS, RUST_WHITESPACE, Header, parse_lenient, parse_stop_in_header, parse_strict
-from .lexer import TextLexer
-from .markers import JsonEnd
-from .repair import TERMINATOR_TEXT
-from .types import DEFAULT_FORM, Author, HarmonyForm, Message, Role, TextContent
+from gptoss_cli.errors import ParseError
+from gptoss_cli.harmony import repair
+from gptoss_cli.harmony import tokens as T
+from gptoss_cli.harmony.header import (
+    KNOWN_CHANNELS,
+    RUST_WHITESPACE,
+    Header,
+    parse_lenient,
+    parse_stop_in_header,
+    parse_strict,
+)
+from gptoss_cli.harmony.lexer import TextLexer
+from gptoss_cli.harmony.markers import JsonEnd
+from gptoss_cli.harmony.repair import TERMINATOR_TEXT
+from gptoss_cli.harmony.types import DEFAULT_FORM, Author, HarmonyForm, Message, Role, TextContent
 
 _REPLACEMENT = "\ufffd"
 _UNEXPECTED_START = "while expecting start token 200006"

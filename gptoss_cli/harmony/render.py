@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ..errors import RenderError
-from . import tokens as T
-from .schema import tools_section
-from .types import (
+from gptoss_cli.errors import RenderError
+from gptoss_cli.harmony import tokens as T
+from gptoss_cli.harmony.schema import tools_section
+from gptoss_cli.harmony.types import (
     DEFAULT_FORM,
     Conversation,
     DeveloperContent,

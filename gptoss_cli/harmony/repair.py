@@ -15,13 +15,13 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from . import tokens as T
-from .header import RUST_WHITESPACE, Header, parse_lenient
-from .markers import MARK, MORE, WEAK_WORDS, punct, stripped_header
-from .types import Message, Role
+from gptoss_cli.harmony import tokens as T
+from gptoss_cli.harmony.header import RUST_WHITESPACE, Header, parse_lenient
+from gptoss_cli.harmony.markers import MARK, MORE, WEAK_WORDS, punct, stripped_header
+from gptoss_cli.harmony.types import Message, Role
 
 if TYPE_CHECKING:
-    from .parser import StreamParser
+    from gptoss_cli.harmony.parser import StreamParser
 
 TERMINATOR_TEXT = {
     T.END: "<|end|>",

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .types import DEFAULT_FORM, HarmonyForm, ToolNamespaceConfig
+from gptoss_cli.harmony.types import DEFAULT_FORM, HarmonyForm, ToolNamespaceConfig
 
 _I64_MIN = -(2**63)
 _I32_MAX = 2**31 - 1

@@ -10,7 +10,7 @@ import functools
 import hashlib
 from typing import TYPE_CHECKING
 
-from ..errors import HarmonyError
+from gptoss_cli.errors import HarmonyError
 
 if TYPE_CHECKING:
     import tiktoken

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Union
 
-from ..errors import ConversationFormatError
+from gptoss_cli.errors import ConversationFormatError
 
 DEFAULT_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
 DEFAULT_KNOWLEDGE_CUTOFF = "2024-06"
@@ -135,14 +135,14 @@ class ToolNamespaceConfig:
     @staticmethod
     def browser() -> ToolNamespaceConfig:
         """The built-in ``browser`` namespace, with the reference's exact text."""
-        from .builtins import BROWSER
+        from gptoss_cli.harmony.builtins import BROWSER
 
         return BROWSER
 
     @staticmethod
     def python() -> ToolNamespaceConfig:
         """The built-in ``python`` namespace, with the reference's exact text."""
-        from .builtins import PYTHON
+        from gptoss_cli.harmony.builtins import PYTHON
 
         return PYTHON
 
@@ -301,7 +301,7 @@ class Message:
 
     @classmethod
     def from_dict(cls, data: Any, *, strict: bool = False, path: str = "message") -> Message:
-        from .convert import message_from_dict
+        from gptoss_cli.harmony.convert import message_from_dict
 
         return message_from_dict(data, strict=strict, path=path)
 
@@ -321,7 +321,7 @@ class Conversation:
 
     @classmethod
     def from_dict(cls, data: Any, *, strict: bool = False) -> Conversation:
-        from .convert import conversation_from_dict
+        from gptoss_cli.harmony.convert import conversation_from_dict
 
         return conversation_from_dict(data, strict=strict)
 

@@ -20,11 +20,11 @@ import importlib
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from .chat import from_chat_messages, looks_like_chat, to_chat_messages
-    from .db import Store, Summary, TokenIds, searchable_text
-    from .files import FileFormat, dumps, parse_record, read_record, write_record
-    from .markdown import to_markdown
-    from .record import (
+    from gptoss_cli.store.chat import from_chat_messages, looks_like_chat, to_chat_messages
+    from gptoss_cli.store.db import Store, Summary, TokenIds, searchable_text
+    from gptoss_cli.store.files import FileFormat, dumps, parse_record, read_record, write_record
+    from gptoss_cli.store.markdown import to_markdown
+    from gptoss_cli.store.record import (
         FORMAT_VERSION,
         Metadata,
         Record,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
         redact_options,
         safe_url,
     )
-    from .turn import Outcome, TokenUsage, ToolCall, Turn, TurnTimings, classify
+    from gptoss_cli.store.turn import Outcome, TokenUsage, ToolCall, Turn, TurnTimings, classify
 
 # Names load their module on first use (PEP 562): ``history list`` needs only .listing, and
 # importing all of the store (Harmony values, JSON codecs) would double its start-up time.
@@ -104,9 +104,9 @@ def export(record: Record, format: ExportFormat = "markdown", *, reasoning: bool
     JSON (``reasoning_content`` only when asked) or gptoss's own JSON (everything)."""
     import json
 
-    from .chat import to_chat_messages
-    from .files import dumps
-    from .markdown import to_markdown
+    from gptoss_cli.store.chat import to_chat_messages
+    from gptoss_cli.store.files import dumps
+    from gptoss_cli.store.markdown import to_markdown
 
     if format == "markdown":
         return to_markdown(record, reasoning=reasoning)

@@ -27,8 +27,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import StoreError
-from ..harmony.types import Author, DeveloperContent, Message, Role, TextContent
+from gptoss_cli.errors import StoreError
+from gptoss_cli.harmony.types import Author, DeveloperContent, Message, Role, TextContent
 
 __all__ = ["from_chat_messages", "looks_like_chat", "to_chat_messages"]
 

@@ -32,13 +32,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
-from ..harmony.types import Conversation, Message, Role, TextContent
-from ..paths import app_dirs
-from .files import read_record
-from .legacy import legacy_files
-from .listing import DB_NAME, Summary, list_summaries
-from .record import Metadata, Record, new_id, now, turn_dict
+from gptoss_cli.errors import StoreError
+from gptoss_cli.harmony.types import Conversation, Message, Role, TextContent
+from gptoss_cli.paths import app_dirs
+from gptoss_cli.store.files import read_record
+from gptoss_cli.store.legacy import legacy_files
+from gptoss_cli.store.listing import DB_NAME, Summary, list_summaries
+from gptoss_cli.store.record import Metadata, Record, new_id, now, turn_dict
 
 __all__ = ["DB_NAME", "Store", "Summary", "TokenIds", "searchable_text"]
 

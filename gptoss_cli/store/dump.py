@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..harmony.types import DeveloperContent, Message, Role, SystemContent, ToolNamespaceConfig
-from .record import Record, Turn, redact_options
+from gptoss_cli.harmony.types import DeveloperContent, Message, Role, SystemContent, ToolNamespaceConfig
+from gptoss_cli.store.record import Record, Turn, redact_options
 
 __all__ = ["to_text"]
 

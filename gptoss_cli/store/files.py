@@ -17,13 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ..bounds import load_json, read_file_bytes
-from ..errors import ConversationFormatError, StoreError
-from ..harmony.types import Conversation
-from ..paths import atomic_write_text
-from .chat import from_chat_messages, looks_like_chat
-from .record import Metadata, Record, is_id, new_id
-from .turn import ToolCall, classify
+from gptoss_cli.bounds import load_json, read_file_bytes
+from gptoss_cli.errors import ConversationFormatError, StoreError
+from gptoss_cli.harmony.types import Conversation
+from gptoss_cli.paths import atomic_write_text
+from gptoss_cli.store.chat import from_chat_messages, looks_like_chat
+from gptoss_cli.store.record import Metadata, Record, is_id, new_id
+from gptoss_cli.store.turn import ToolCall, classify
 
 __all__ = ["FileFormat", "dumps", "parse_record", "read_record", "write_record"]
 

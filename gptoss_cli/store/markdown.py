@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 
-from ..harmony.types import DeveloperContent, Message, Role
-from .record import Record
+from gptoss_cli.harmony.types import DeveloperContent, Message, Role
+from gptoss_cli.store.record import Record
 
 __all__ = ["to_markdown"]
 

@@ -35,13 +35,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..harmony.types import Conversation, Role
-from .shapes import as_object as _object
-from .shapes import is_int as _is_int
-from .shapes import optional as _opt
-from .shapes import optional_time as _opt_time
-from .shapes import shape_error as _shape
-from .turn import Turn
+from gptoss_cli.harmony.types import Conversation, Role
+from gptoss_cli.store.shapes import as_object as _object
+from gptoss_cli.store.shapes import is_int as _is_int
+from gptoss_cli.store.shapes import optional as _opt
+from gptoss_cli.store.shapes import optional_time as _opt_time
+from gptoss_cli.store.shapes import shape_error as _shape
+from gptoss_cli.store.turn import Turn
 
 __all__ = [
     "FORMAT_VERSION",

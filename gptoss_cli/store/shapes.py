@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import StoreError
+from gptoss_cli.errors import StoreError
 
 _KINDS: Mapping[type, str] = {
     bool: "a boolean",

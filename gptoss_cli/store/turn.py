@@ -1,6 +1,6 @@
 """One turn's record: what one completion request produced, typed, in one shape.
 
-The session builds it when a turn ends (:meth:`gptoss_cli.session.TurnResult.record`), the store
+The session builds it when a turn ends (:meth:`gptoss_cli.session.turn.TurnResult.record`), the store
 keeps it (one per completion request in a conversation's ``turns``), ``ask --json`` prints it,
 ``show`` and ``diff`` read it, and replay compares runs with it. How a turn ended is classified
 once, here (:func:`classify`). Standard library and the Harmony values only.
@@ -23,14 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from ..harmony.answer import is_answer
-from ..harmony.history import is_incomplete
-from ..harmony.types import Message, Role
-from .shapes import as_object as _object
-from .shapes import is_int as _is_int
-from .shapes import optional as _opt
-from .shapes import optional_time as _opt_time
-from .shapes import shape_error as _shape
+from gptoss_cli.harmony.answer import is_answer
+from gptoss_cli.harmony.history import is_incomplete
+from gptoss_cli.harmony.types import Message, Role
+from gptoss_cli.store.shapes import as_object as _object
+from gptoss_cli.store.shapes import is_int as _is_int
+from gptoss_cli.store.shapes import optional as _opt
+from gptoss_cli.store.shapes import optional_time as _opt_time
+from gptoss_cli.store.shapes import shape_error as _shape
 
 __all__ = ["Outcome", "TokenUsage", "ToolCall", "Turn", "TurnTimings", "classify"]
 

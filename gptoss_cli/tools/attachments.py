@@ -80,8 +80,8 @@ def _read_file(path: Path, name: str) -> str:
 
 
 def _fetch(url: str) -> str:
-    from gptoss_cli.client import redact_url
     from gptoss_cli.tools.pages import html_text
+    from gptoss_cli.transport.client import redact_url
 
     shown = redact_url(url)
     body = bytearray()

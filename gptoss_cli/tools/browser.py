@@ -33,9 +33,9 @@ from urllib.request import url2pathname
 
 import httpx
 
-from .. import __version__
-from ..harmony import BROWSER, ToolDescription
-from .pages import (
+from gptoss_cli import __version__
+from gptoss_cli.harmony import BROWSER, ToolDescription
+from gptoss_cli.tools.pages import (
     _HTML_TYPES,
     _default_title,
     _html_page,
@@ -47,7 +47,7 @@ from .pages import (
     _text_page,
     _wrap,
 )
-from .registry import Approval, Namespace, ToolOutput
+from gptoss_cli.tools.registry import Approval, Namespace, ToolOutput
 
 __all__ = ["browser_namespace"]
 

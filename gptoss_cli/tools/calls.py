@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..harmony import Author, Message, Role, TextContent
-from .registry import Registry, Tool, ToolOutput
+from gptoss_cli.harmony import Author, Message, Role, TextContent
+from gptoss_cli.tools.registry import Registry, Tool, ToolOutput
 
 Decision = Literal["yes", "no", "always"]
 AskFn = Callable[[str, str], Decision]

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..bounds import TOOL_OUTPUT
-from .environment import minimal_env
-from .registry import Approval, ToolOutput
+from gptoss_cli.bounds import TOOL_OUTPUT
+from gptoss_cli.tools.environment import minimal_env
+from gptoss_cli.tools.registry import Approval, ToolOutput
 
 
 def clip(text: str, limit: int | None = None) -> str:

@@ -27,11 +27,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..bounds import check_depth, load_json, read_file_bytes
-from ..errors import ToolError
-from .command import CommandTool, PythonFunctionTool
-from .environment import minimal_env
-from .registry import Namespace, Tool
+from gptoss_cli.bounds import check_depth, load_json, read_file_bytes
+from gptoss_cli.errors import ToolError
+from gptoss_cli.tools.command import CommandTool, PythonFunctionTool
+from gptoss_cli.tools.environment import minimal_env
+from gptoss_cli.tools.registry import Namespace, Tool
 
 _TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
@@ -52,8 +52,8 @@ def check_parameters(schema: Mapping[str, Any] | None, where: str) -> None:
     """A parameters schema must be a valid JSON Schema object that the prompt can declare."""
     if schema is None:
         return
-    from ..harmony.schema import to_typescript
-    from .calls import invalid_schema
+    from gptoss_cli.harmony.schema import to_typescript
+    from gptoss_cli.tools.calls import invalid_schema
 
     properties = schema.get("properties")
     if properties is not None and not isinstance(properties, Mapping):

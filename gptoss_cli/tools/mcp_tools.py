@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..errors import ToolError
-from .registry import Approval, Namespace, ToolOutput
+from gptoss_cli.errors import ToolError
+from gptoss_cli.tools.registry import Approval, Namespace, ToolOutput
 
 if TYPE_CHECKING:
     import mcp_types

@@ -28,11 +28,11 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from ..bounds import TOOL_OUTPUT
-from ..errors import ToolError
-from ..harmony import PYTHON
-from .environment import minimal_env
-from .registry import Approval, Namespace, ToolOutput
+from gptoss_cli.bounds import TOOL_OUTPUT
+from gptoss_cli.errors import ToolError
+from gptoss_cli.harmony import PYTHON
+from gptoss_cli.tools.environment import minimal_env
+from gptoss_cli.tools.registry import Approval, Namespace, ToolOutput
 
 __all__ = ["PythonTool", "python_namespace"]
 

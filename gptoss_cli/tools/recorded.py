@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..harmony import Message, Role
-from .calls import Approver, parse_arguments
-from .registry import Approval, Namespace, Registry, Tool, ToolOutput
+from gptoss_cli.harmony import Message, Role
+from gptoss_cli.tools.calls import Approver, parse_arguments
+from gptoss_cli.tools.registry import Approval, Namespace, Registry, Tool, ToolOutput
 
 __all__ = ["RecordedApprover", "RecordedTool", "Unmatched", "recorded_registry"]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from ..harmony import ToolDescription, ToolNamespaceConfig
+from gptoss_cli.harmony import ToolDescription, ToolNamespaceConfig
 
 Approval = Literal["ask", "auto"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from ..tools.calls import AskFn, Decision
-from .sanitize import sanitize
-from .terminal import echo
+from gptoss_cli.tools.calls import AskFn, Decision
+from gptoss_cli.ui.sanitize import sanitize
+from gptoss_cli.ui.terminal import echo
 
 _ANSWERS: dict[str, Decision] = {"y": "yes", "yes": "yes", "a": "always", "always": "always"}
 

@@ -8,17 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import GptossError, UsageError
-from ..harmony import ReasoningEffort, get_tokenizer
-from ..harmony.history import for_prompt
-from ..harmony.render import message_pieces, pieces_to_text, pieces_to_tokens
+from gptoss_cli.errors import GptossError, UsageError
+from gptoss_cli.harmony import ReasoningEffort, get_tokenizer
+from gptoss_cli.harmony.history import for_prompt
+from gptoss_cli.harmony.render import message_pieces, pieces_to_text, pieces_to_tokens
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..harmony import Message
-    from ..session import Session, Turn
-    from .repl import Repl
+    from gptoss_cli.harmony import Message
+    from gptoss_cli.session.turn import Session, Turn
+    from gptoss_cli.ui.repl import Repl
 
 
 class Persistence(Protocol):
@@ -132,7 +132,7 @@ def _save(repl: Repl, args: list[str], rest: str) -> None:
 def _load(repl: Repl, args: list[str], rest: str) -> None:
     if not rest:
         raise UsageError("/load needs a FILE")
-    from ..harmony import Role
+    from gptoss_cli.harmony import Role
 
     messages = repl.persistence.load(rest)
     repl.session.token_cache.update(getattr(repl.persistence, "loaded_tokens", {}))
@@ -162,7 +162,7 @@ def _clear(repl: Repl, args: list[str], rest: str) -> None:
     "file", "/file PATH|URL [QUESTION]", "attach a file or page to your next message (or ask QUESTION now)"
 )
 def _file(repl: Repl, args: list[str], rest: str) -> Turn | None:
-    from ..tools.attachments import compose, read_attachment
+    from gptoss_cli.tools.attachments import compose, read_attachment
 
     if not args:
         names = ", ".join(a.name for a in repl.attachments) or "none"
@@ -199,8 +199,8 @@ def _role(repl: Repl, args: list[str], rest: str) -> None:
         target = repl.session.target
         repl.session.target = replace(target, call_options={**target.call_options, **role["options"]})
     if role.get("tools"):
-        from ..tools.declare import load_tool_file
-        from ..tools.registry import Registry
+        from gptoss_cli.tools.declare import load_tool_file
+        from gptoss_cli.tools.registry import Registry
 
         registry = Registry()
         for path in role["tools"]:
@@ -273,7 +273,7 @@ def _copy(repl: Repl, args: list[str], rest: str) -> None:
 
 @command("set", "/set KEY VALUE", "set a request option (temperature, max_tokens, ...)")
 def _set(repl: Repl, args: list[str], rest: str) -> None:
-    from ..servers import parse_option_value
+    from gptoss_cli.servers.profiles import parse_option_value
 
     if len(args) < 2:
         options = repl.session.target.call_options
@@ -290,8 +290,8 @@ def _set(repl: Repl, args: list[str], rest: str) -> None:
 @command("tools", "/tools [FILE]", "list the tools, or enable those declared in FILE")
 def _tools(repl: Repl, args: list[str], rest: str) -> None:
     if rest:
-        from ..tools.declare import load_tool_file
-        from ..tools.registry import Registry
+        from gptoss_cli.tools.declare import load_tool_file
+        from gptoss_cli.tools.registry import Registry
 
         registry = Registry()
         for namespace in load_tool_file(rest):

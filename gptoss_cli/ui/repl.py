@@ -20,20 +20,20 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
-from ..agent import Run
-from ..errors import GptossError
-from ..interrupts import first_only, held
-from ..session import Session, Turn
-from ..signals import Terminated
-from ..tools.attachments import Attachment
-from ..tools.calls import Approver
-from ..tools.registry import Registry
-from . import commands
-from .approval import prompt_asker
-from .commands import EXIT, REGISTRY, Persistence
-from .sanitize import for_stream
-from .stream import StreamView, ViewOptions
-from .terminal import no_echo
+from gptoss_cli.errors import GptossError
+from gptoss_cli.session.agent import Run
+from gptoss_cli.session.turn import Session, Turn
+from gptoss_cli.tools.attachments import Attachment
+from gptoss_cli.tools.calls import Approver
+from gptoss_cli.tools.registry import Registry
+from gptoss_cli.ui import commands
+from gptoss_cli.ui.approval import prompt_asker
+from gptoss_cli.ui.commands import EXIT, REGISTRY, Persistence
+from gptoss_cli.ui.interrupts import first_only, held
+from gptoss_cli.ui.sanitize import for_stream
+from gptoss_cli.ui.signals import Terminated
+from gptoss_cli.ui.stream import StreamView, ViewOptions
+from gptoss_cli.ui.terminal import no_echo
 
 FENCE = '"""'
 
@@ -160,7 +160,7 @@ class Repl:
 
     def banner(self) -> str:
         """What the chat talks to: model, server, effort, and how to get help."""
-        from ..urls import redact_url
+        from gptoss_cli.transport.urls import redact_url
 
         target, settings = self.session.target, self.session.settings
         model = target.model or "the server's model"
@@ -194,7 +194,7 @@ class Repl:
                         self.stream(outcome)
                 else:
                     if self.attachments:
-                        from ..tools.attachments import compose
+                        from gptoss_cli.tools.attachments import compose
 
                         text, self.attachments = compose(text, self.attachments), []
                     self.stream(self.session.ask(text))

@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ..agent import ToolResultEvent
-from ..harmony import ContentDelta, HeaderEvent, MessageDone, Role
-from ..harmony.answer import is_answer
-from ..session import Notice, RawText, SessionEvent, TurnEnd, TurnResult
-from .sanitize import sanitize
+from gptoss_cli.harmony import ContentDelta, HeaderEvent, MessageDone, Role
+from gptoss_cli.harmony.answer import is_answer
+from gptoss_cli.session.agent import ToolResultEvent
+from gptoss_cli.session.turn import Notice, RawText, SessionEvent, TurnEnd, TurnResult
+from gptoss_cli.ui.sanitize import sanitize
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,7 @@ class StreamView:
         self._tty = out.isatty()
         self.out: Any
         if self._tty and options.markdown and not options.raw:
-            from .markdown import MarkdownOut
+            from gptoss_cli.ui.markdown import MarkdownOut
 
             self.out = MarkdownOut(out, color=_use_color(out, options.color))
         else:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ..doctor.test_doctor import closed_port_url
 from ..doctor_servers import llama_good, llama_stripped, ollama_detection, vllm_good
 from ..scripted_server import ScriptedServer, json_error
-from ..test_doctor import closed_port_url
 from .runner import run
 
 
@@ -133,7 +133,7 @@ def test_unknown_profile_kind_is_a_usage_error() -> None:
 
 
 def test_doctor_probes_in_the_profiles_harmony_form(scripted_server: ScriptedServer, tmp_path: Path) -> None:
-    from gptoss_cli.doctor_probes import call_prompt
+    from gptoss_cli.doctor.probes import call_prompt
 
     vllm_good(scripted_server)
     config = tmp_path / "config.toml"

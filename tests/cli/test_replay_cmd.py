@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from gptoss_cli.harmony import ContentDelta
-from gptoss_cli.replay import Interrupted, RunSpec, plan_runs, run_all, source_from
-from gptoss_cli.servers import get_profile
-from gptoss_cli.session import ChatSettings, Session, SessionEvent, Target
+from gptoss_cli.servers.profiles import get_profile
+from gptoss_cli.session.replay import Interrupted, RunSpec, plan_runs, run_all, source_from
+from gptoss_cli.session.turn import ChatSettings, Session, SessionEvent, Target
 from gptoss_cli.store import read_record
 
 from ..scripted_server import DONE, Reply, ScriptedServer, data_error, event, json_error, llamacpp_stream

@@ -58,5 +58,5 @@ def test_a_configured_url_costs_no_discovery(scripted_server: ScriptedServer) ->
     )
     modules, done = _modules(["ask", "q", "-n", "--base-url", scripted_server.url, "--kind", "openai"])
     assert done.returncode == 0, done.stderr
-    assert "gptoss_cli.discover" not in modules
+    assert "gptoss_cli.servers.discover" not in modules
     assert "concurrent.futures" not in modules

@@ -12,10 +12,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from gptoss_cli.agent import Run, ToolCallEvent
 from gptoss_cli.harmony import Role
-from gptoss_cli.servers import get_profile, parse_options
-from gptoss_cli.session import ChatSettings, Session, Target
+from gptoss_cli.servers.profiles import get_profile, parse_options
+from gptoss_cli.session.agent import Run, ToolCallEvent
+from gptoss_cli.session.turn import ChatSettings, Session, Target
 from gptoss_cli.tools.calls import Approver
 from gptoss_cli.tools.declare import load_tool_file
 from gptoss_cli.tools.registry import Registry

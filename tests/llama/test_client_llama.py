@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from gptoss_cli.client import complete
 from gptoss_cli.harmony.parser import parse_text
 from gptoss_cli.harmony.types import TextContent
-from gptoss_cli.server_detect import detect_server
-from gptoss_cli.servers import finish_hint, get_profile, parse_options
+from gptoss_cli.servers.detect import detect_server
+from gptoss_cli.servers.profiles import finish_hint, get_profile, parse_options
+from gptoss_cli.transport.client import complete
 
 from .grammar import Forced, force_text
 from .server import LlamaServer

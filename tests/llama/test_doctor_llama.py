@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 
-from gptoss_cli.doctor import DoctorOptions, DoctorReport, run_doctor
-from gptoss_cli.doctor_checks import (
+from gptoss_cli.doctor.checks import (
     CALL_ENDS,
     CONTENT,
     LATENCY,
@@ -24,7 +23,8 @@ from gptoss_cli.doctor_checks import (
     SPEED,
     TOKEN_IDS,
 )
-from gptoss_cli.doctor_probes import plain_prompt
+from gptoss_cli.doctor.probes import plain_prompt
+from gptoss_cli.doctor.run import DoctorOptions, DoctorReport, run_doctor
 
 from ..cli.runner import run
 from .server import LlamaServer

@@ -14,13 +14,13 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from gptoss_cli.cli.persist import StorePersistence
-from gptoss_cli.client import Timeouts
 from gptoss_cli.config.resolve import resolve
 from gptoss_cli.harmony import Conversation, Message, Role
-from gptoss_cli.servers import get_profile
-from gptoss_cli.session import ChatSettings, Session, Target
+from gptoss_cli.servers.profiles import get_profile
+from gptoss_cli.session.persist import StorePersistence
+from gptoss_cli.session.turn import ChatSettings, Session, Target
 from gptoss_cli.store import Store
+from gptoss_cli.transport.client import Timeouts
 from gptoss_cli.ui.commands import Persistence
 from gptoss_cli.ui.repl import Repl, unfence
 from gptoss_cli.ui.stream import ViewOptions
@@ -261,7 +261,7 @@ def test_new_keeps_the_old_conversation(chat: tuple[ScriptedServer, Session]) ->
 
 
 def test_sigterm_mid_answer_in_the_chat_keeps_the_partial_turn(chat: tuple[ScriptedServer, Session]) -> None:
-    from gptoss_cli.signals import Terminated, terminate_gracefully
+    from gptoss_cli.ui.signals import Terminated, terminate_gracefully
 
     server, session = chat
     steps = llamacpp_stream(["<|channel|>final<|message|>", "Half"], done=False)[:-1]

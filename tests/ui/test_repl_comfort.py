@@ -9,10 +9,10 @@ from typing import Any
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from gptoss_cli.client import Timeouts
 from gptoss_cli.harmony import get_tokenizer
-from gptoss_cli.servers import get_profile
-from gptoss_cli.session import ChatSettings, Session, Target
+from gptoss_cli.servers.profiles import get_profile
+from gptoss_cli.session.turn import ChatSettings, Session, Target
+from gptoss_cli.transport.client import Timeouts
 from gptoss_cli.ui.repl import Repl
 from gptoss_cli.ui.stream import ViewOptions
 

@@ -3,7 +3,7 @@
 The tier's logits processor (scripts/vllm_tier/force_ids.py) reads this file from
 ``$GPTOSS_VLLM_REPLIES``: a request whose prompt ends with an entry's ``prompt_suffix`` (and that names
 no ``vllm_xargs.force_ids`` of its own) gets exactly that entry's ids. The suffixes are the ends of the
-prompts doctor renders (gptoss_cli/doctor_probes.py), the user's words included, so no other prompt of
+prompts doctor renders (gptoss_cli/doctor/probes.py), the user's words included, so no other prompt of
 the tests matches them; the answers are what openai/gpt-oss writes for them: "OK" on the final channel
 ended by ``<|return|>``, and ``{}`` to ``functions.ping`` ended by ``<|call|>``. Each prompt is listed
 in both forms doctor may send: gptoss's token ids, and its text as vLLM tokenizes it (a profile that
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gptoss_cli.doctor_probes import call_prompt, final_prompt, plain_prompt
+from gptoss_cli.doctor.probes import call_prompt, final_prompt, plain_prompt
 from gptoss_cli.harmony.tokens import get_tokenizer
 
 #: Prompt ids kept as the suffix: the end of the user's message and the assistant's header.

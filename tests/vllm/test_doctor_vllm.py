@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gptoss_cli.doctor_checks import (
+from gptoss_cli.doctor.checks import (
     CALL_ENDS,
     CONTENT,
     LIMIT,

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from gptoss_cli.doctor_probes import plain_prompt
+from gptoss_cli.doctor.probes import plain_prompt
 
 from .forcing import ids
 from .replies import PLAIN_ANSWER

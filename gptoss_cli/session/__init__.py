@@ -1,0 +1,1 @@
+"""One turn (render, stream, parse, tool loop), the agent loop, replay, set-up and persistence."""
