@@ -267,3 +267,32 @@ def test_transport_knows_no_harmony() -> None:
 def test_no_loose_modules_at_the_root() -> None:
     loose = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("__"))
     assert loose == ["bounds", "errors", "paths"]
+
+
+def _readme_tree() -> dict[str, set[str]]:
+    """The README's architecture block: package -> the module names listed under it."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Architecture", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    tree: dict[str, set[str]] = {}
+    current = None
+    for line in block.splitlines()[1:]:
+        head = line[2:].split(" ", 1)[0] if line.startswith("  ") and not line.startswith("   ") else ""
+        if head.endswith("/"):
+            current = head[:-1]
+            tree[current] = set()
+        elif head.endswith(".py"):
+            current = None
+            tree.update({w[:-3]: set() for w in line.split() if w.endswith(".py")})
+        elif current is not None and line.startswith("              ") and "(" not in line:
+            words = line.split()
+            if all(w.isidentifier() for w in words):
+                tree[current].update(words)
+    return tree
+
+
+def test_the_readme_architecture_matches_the_package_tree() -> None:
+    actual: dict[str, set[str]] = {}
+    for init in PACKAGE.glob("*/__init__.py"):
+        actual[init.parent.name] = {p.stem for p in init.parent.glob("*.py") if p.stem != "__init__"}
+    actual.update({p.stem: set() for p in PACKAGE.glob("*.py") if not p.stem.startswith("__")})
+    assert _readme_tree() == actual
