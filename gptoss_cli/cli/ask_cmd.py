@@ -29,16 +29,18 @@ from gptoss_cli.cli.common import (
     ShowReasoningOpt,
     StatsOpt,
     SystemOpt,
-    ToolFlags,
     ToolsOpt,
     YesOpt,
+    read_stdin_if_piped,
+    server_flags,
+    split_options,
+)
+from gptoss_cli.session.setup import (
+    ToolFlags,
     check_structured,
     load_schema,
     open_session,
     persistence_for,
-    read_stdin_if_piped,
-    server_flags,
-    split_options,
 )
 
 _CODE_BLOCK = re.compile(r"```[^\n]*\n(.*?)```", re.S)

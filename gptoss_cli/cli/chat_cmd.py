@@ -26,13 +26,15 @@ from gptoss_cli.cli.common import (
     ShowReasoningOpt,
     StatsOpt,
     SystemOpt,
-    ToolFlags,
     ToolsOpt,
     YesOpt,
-    open_session,
-    persistence_for,
     server_flags,
     split_options,
+)
+from gptoss_cli.session.setup import (
+    ToolFlags,
+    open_session,
+    persistence_for,
 )
 
 

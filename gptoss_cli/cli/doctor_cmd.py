@@ -23,6 +23,8 @@ from gptoss_cli.cli.common import (
     ModelOpt,
     ProfileOpt,
     server_flags,
+)
+from gptoss_cli.session.setup import (
     with_server,
 )
 

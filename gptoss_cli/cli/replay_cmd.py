@@ -23,10 +23,12 @@ from gptoss_cli.cli.common import (
     ShowReasoningOpt,
     StatsOpt,
     SystemOpt,
-    ToolFlags,
     ToolsOpt,
     YesOpt,
     server_flags,
+)
+from gptoss_cli.session.setup import (
+    ToolFlags,
 )
 
 if TYPE_CHECKING:
@@ -95,10 +97,16 @@ def replay(
     config: ConfigOpt = None,
 ) -> None:
     """Ask the user turns of saved conversations again; each run is saved as a new conversation."""
-    from gptoss_cli.cli.common import split_options, target_for, with_server
+    from gptoss_cli.cli.common import (
+        split_options,
+    )
     from gptoss_cli.config.resolve import resolve
     from gptoss_cli.errors import GptossError
     from gptoss_cli.session.replay import Interrupted, format_summary, parse_efforts, plan_runs, run_all
+    from gptoss_cli.session.setup import (
+        target_for,
+        with_server,
+    )
 
     flags: dict[str, Any] = {
         **server_flags(config, profile, base_url, model, kind, api_key_env),
@@ -138,9 +146,9 @@ def replay(
 
 def _tool_setup(mode: str, flags: ToolFlags, settings: Settings, unmatched: str) -> ToolSetup | None:
     """How tool calls are answered in the runs."""
-    from gptoss_cli.cli.common import build_tools
     from gptoss_cli.errors import UsageError
     from gptoss_cli.session.replay import recorded_or_live, recorded_tools
+    from gptoss_cli.session.setup import build_tools
     from gptoss_cli.tools.calls import Approver
 
     if mode not in ("recorded", "live", "none"):
@@ -158,9 +166,9 @@ def _tool_setup(mode: str, flags: ToolFlags, settings: Settings, unmatched: str)
 
 
 def _sources(refs: list[str], settings: Settings) -> list[Source]:
-    from gptoss_cli.cli.common import chat_settings
     from gptoss_cli.session.persist import mark_incomplete
     from gptoss_cli.session.replay import load_conversation, source_from
+    from gptoss_cli.session.setup import chat_settings
 
     base = chat_settings(settings)
     sources = []

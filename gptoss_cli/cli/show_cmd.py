@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gptoss_cli.cli import app
-from gptoss_cli.cli.common import ShowReasoningOpt, StatsOpt
+from gptoss_cli.cli.common import (
+    ShowReasoningOpt,
+    StatsOpt,
+)
 
 if TYPE_CHECKING:
     from gptoss_cli.harmony import Message
