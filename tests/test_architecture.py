@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gptoss_cli"
-STDLIB_ONLY = ("gptoss_cli.harmony", "gptoss_cli.transport.sse", "gptoss_cli.errors")
+STDLIB_ONLY = ("gptoss_cli.harmony", "gptoss_cli.transport.sse", "gptoss_cli.errors", "gptoss_cli.toolcall")
 # who may import a third-party package (by module prefix)
 ALLOWED = {
     "typer": ("gptoss_cli.cli",),
@@ -38,6 +38,16 @@ FORBIDDEN_UP = {
         "gptoss_cli.cli",
     ),
     "gptoss_cli.session.turn": ("gptoss_cli.ui", "gptoss_cli.cli"),
+    # siblings below session/: neither imports the other; both share the tool-call value below them
+    "gptoss_cli.tools": ("gptoss_cli.store", "gptoss_cli.session", "gptoss_cli.ui", "gptoss_cli.cli"),
+    "gptoss_cli.store": ("gptoss_cli.tools", "gptoss_cli.session", "gptoss_cli.ui", "gptoss_cli.cli"),
+    "gptoss_cli.toolcall": (
+        "gptoss_cli.tools",
+        "gptoss_cli.store",
+        "gptoss_cli.session",
+        "gptoss_cli.ui",
+        "gptoss_cli.cli",
+    ),
     "gptoss_cli.ui": ("gptoss_cli.cli",),
 }
 
