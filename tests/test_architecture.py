@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gptoss_cli"
 # lowest first; a module may import its own package and any package in a lower layer
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gptoss_cli", "gptoss_cli.errors"),
-    ("gptoss_cli.paths", "gptoss_cli.bounds"),
+    ("gptoss_cli.paths", "gptoss_cli.bounds", "gptoss_cli.toolcall"),
     ("gptoss_cli.harmony", "gptoss_cli.config"),
     ("gptoss_cli.transport",),
     ("gptoss_cli.tools", "gptoss_cli.store"),
@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gptoss_cli.cli",),
     ("gptoss_cli.__main__",),
 )
-STDLIB_ONLY = ("gptoss_cli.harmony", "gptoss_cli.transport.sse", "gptoss_cli.errors")
+STDLIB_ONLY = ("gptoss_cli.harmony", "gptoss_cli.transport.sse", "gptoss_cli.errors", "gptoss_cli.toolcall")
 # who may import a third-party package (by module prefix)
 ALLOWED = {
     "typer": ("gptoss_cli.cli",),
@@ -266,7 +266,7 @@ def test_transport_knows_no_harmony() -> None:
 
 def test_no_loose_modules_at_the_root() -> None:
     loose = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("__"))
-    assert loose == ["bounds", "errors", "paths"]
+    assert loose == ["bounds", "errors", "paths", "toolcall"]
 
 
 def _readme_tree() -> dict[str, set[str]]:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gptoss_cli.session.turn import Notice, Session, SessionEvent, Turn, TurnResult
-from gptoss_cli.store.turn import ToolCall
-from gptoss_cli.tools.calls import Approver, CallRecord, execute
+from gptoss_cli.toolcall import ToolCall
+from gptoss_cli.tools.calls import Approver, execute
 from gptoss_cli.tools.registry import Registry
 
 
@@ -27,9 +27,9 @@ class ToolCallEvent:
 
 @dataclass(frozen=True, slots=True)
 class ToolResultEvent:
-    """A tool call's outcome, as sent back to the model."""
+    """A tool call's outcome, as sent back to the model (the value the turn's record keeps)."""
 
-    record: CallRecord
+    call: ToolCall
 
 
 AgentEvent = SessionEvent | ToolCallEvent | ToolResultEvent
@@ -46,7 +46,8 @@ class Run:
         self.approver = approver
         self.max_steps = max_steps
         self.current = first
-        self.records: list[CallRecord] = []
+        self.calls: list[ToolCall] = []
+        """Every call this run made, approved or not, in order."""
         self.steps = 0
         self.exhausted = False
         """Whether the run stopped because the model still called a tool after ``max_steps`` calls."""
@@ -70,15 +71,11 @@ class Run:
             self.steps += 1
             call = result.tool_calls[-1]
             yield ToolCallEvent(call.recipient or "", call.text)
-            message, record = execute(call, self.tools, self.approver)
+            message, made = execute(call, self.tools, self.approver)
             self.session.history.append(message)
-            self.session.tool_log.append(record.to_dict())
-            self.session.ran_tool_call(
-                result,
-                ToolCall(record.recipient, record.arguments, record.decision, record.output, record.error),
-            )
-            self.records.append(record)
-            yield ToolResultEvent(record)
+            self.session.ran_tool_call(result, made)
+            self.calls.append(made)
+            yield ToolResultEvent(made)
             turn = Turn(self.session, self.session.prompt_pieces(), None)
 
     def close(self) -> None:

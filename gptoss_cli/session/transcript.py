@@ -9,14 +9,14 @@ tool results become :class:`~gptoss_cli.session.agent.ToolResultEvent`. No Rich 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gptoss_cli.harmony import ContentDelta, HeaderEvent, Message, MessageDone, Role
 from gptoss_cli.session.agent import ToolResultEvent
 from gptoss_cli.session.turn import SessionEvent, TurnEnd, TurnResult
 from gptoss_cli.store import Turn
-from gptoss_cli.tools.calls import CallRecord
+from gptoss_cli.toolcall import ToolCall
 
 __all__ = ["SavedPart", "UserText", "saved_parts"]
 
@@ -58,16 +58,11 @@ def saved_parts(messages: Sequence[Message], turns: Sequence[Turn] = ()) -> Iter
         if message.role is Role.USER:
             yield UserText(message.text)
         elif message.role is Role.TOOL:
-            logged = made[calls] if calls < len(made) else None
+            logged = made[calls] if calls < len(made) else ToolCall("", "")
             calls += 1
+            # the record's call, with the name and text the conversation's message has
             yield ToolResultEvent(
-                CallRecord(
-                    recipient=message.author.name or "tool",
-                    arguments=logged.arguments if logged else "",
-                    decision=logged.decision if logged else "saved",
-                    output=message.text,
-                    error=logged.error if logged else False,
-                )
+                replace(logged, recipient=message.author.name or "tool", output=message.text)
             )
     yield from flush()
 

@@ -42,8 +42,9 @@ from gptoss_cli.harmony.render import Piece
 from gptoss_cli.harmony.types import DEFAULT_IDENTITY, DEFAULT_KNOWLEDGE_CUTOFF
 from gptoss_cli.servers.limits import GenerationLimit, choose_limit, option_limit
 from gptoss_cli.servers.profiles import ServerProfile
-from gptoss_cli.store.turn import Outcome, TokenUsage, ToolCall, TurnTimings, classify
+from gptoss_cli.store.turn import Outcome, TokenUsage, TurnTimings, classify
 from gptoss_cli.store.turn import Turn as StoredTurn
+from gptoss_cli.toolcall import ToolCall
 from gptoss_cli.transport.client import (
     CompletionRequest,
     Finish,
@@ -468,7 +469,8 @@ class Session:
         self.settings = settings
         self.history: list[Message] = list(history)
         self.results: list[TurnResult] = []
-        self.tool_log: list[dict[str, Any]] = []  # every tool call, its approval decision and result
+        self.tool_log: list[ToolCall] = []
+        """Every tool call of the session, its approval decision and result (``/new`` clears it)."""
         self.raw_events = False  # yield RawText (the server's text as sent) for --raw
         self._requested = False
         self.token_cache: dict[str, list[int]] = {}
@@ -558,7 +560,9 @@ class Session:
             self.history.pop()
 
     def ran_tool_call(self, result: TurnResult, call: ToolCall) -> None:
-        """The tool call ``result`` ended with was approved (or not) and run: keep that on its record."""
+        """The tool call ``result`` ended with was approved (or not) and run: keep that on its record
+        and in :attr:`tool_log`."""
+        self.tool_log.append(call)
         for i in range(len(self.results) - 1, -1, -1):
             if self.results[i] is result:
                 self.results[i] = replace(result, tool_calls_made=(call,))

@@ -1,6 +1,7 @@
-"""Conversation files and the history (standard library and the Harmony values only).
+"""Conversation files and the history (standard library, the Harmony values and the tool-call value only).
 
-- :mod:`.turn`: one completion request's record (:class:`Turn`: outcome, usage, timings, tool calls).
+- :mod:`.turn`: one completion request's record (:class:`Turn`: outcome, usage, timings, tool calls;
+  ``ToolCall`` here is :class:`gptoss_cli.toolcall.ToolCall`, the one shape of a tool call).
 - :mod:`.record`: a saved conversation as values (:class:`Record` = Harmony conversation +
   :class:`Metadata` with one :class:`Turn` per completion request).
 - :mod:`.files`: reading (gptoss, plain openai-harmony, chat-completions JSON) and atomic writing.

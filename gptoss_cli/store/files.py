@@ -23,7 +23,8 @@ from gptoss_cli.harmony.types import Conversation
 from gptoss_cli.paths import atomic_write_text
 from gptoss_cli.store.chat import from_chat_messages, looks_like_chat
 from gptoss_cli.store.record import Metadata, Record, is_id, new_id
-from gptoss_cli.store.turn import ToolCall, classify
+from gptoss_cli.store.turn import classify
+from gptoss_cli.toolcall import ToolCall
 
 __all__ = ["FileFormat", "dumps", "parse_record", "read_record", "write_record"]
 

@@ -3,7 +3,8 @@
 The session builds it when a turn ends (:meth:`gptoss_cli.session.turn.TurnResult.record`), the store
 keeps it (one per completion request in a conversation's ``turns``), ``ask --json`` prints it,
 ``show`` and ``diff`` read it, and replay compares runs with it. How a turn ended is classified
-once, here (:func:`classify`). Standard library and the Harmony values only.
+once, here (:func:`classify`). Its tool calls are :class:`gptoss_cli.toolcall.ToolCall` values, the
+shape the agent loop made them in. Standard library and the Harmony values only.
 
 Stored form (``to_dict``; the keys of format version 1, so older files read unchanged)::
 
@@ -12,7 +13,7 @@ Stored form (``to_dict``; the keys of format version 1, so older files read unch
                "analysis_tokens": 20, "final_tokens": 9},
      "timings": {"ttft": 0.12, "ttft_final": 0.4, "total": 0.9},
      "tool_calls": [{"recipient": "functions.get_weather", "arguments": "{...}",
-                     "decision": "yes (--yes)", "output": "...", "error": false}],
+                     "decision": "yes (--yes)", "output": "...", "error": false}],  # ToolCall.to_dict
      "prompt_sha256": "...", "model": "...", "reasoning_effort": "medium", "started": "...", "extra": {}}
 """
 
@@ -31,6 +32,7 @@ from gptoss_cli.store.shapes import is_int as _is_int
 from gptoss_cli.store.shapes import optional as _opt
 from gptoss_cli.store.shapes import optional_time as _opt_time
 from gptoss_cli.store.shapes import shape_error as _shape
+from gptoss_cli.toolcall import ToolCall
 
 __all__ = ["Outcome", "TokenUsage", "ToolCall", "Turn", "TurnTimings", "classify"]
 
@@ -131,38 +133,6 @@ class TurnTimings:
 
 
 @dataclass(frozen=True, slots=True)
-class ToolCall:
-    """A tool call the turn ended with, how it was approved (``decision``) and its result."""
-
-    recipient: str
-    arguments: str
-    decision: str = "saved"
-    """``yes``, ``yes (--yes)``, ``auto``, ``no``, ``recorded``... as the approver decided."""
-    output: str = ""
-    error: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "recipient": self.recipient,
-            "arguments": self.arguments,
-            "decision": self.decision,
-            "output": self.output,
-            "error": self.error,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any, key: str = "tool_call") -> ToolCall:
-        obj = _object(data, key)
-        return cls(
-            recipient=str(obj.get("recipient") or "tool"),
-            arguments=str(obj.get("arguments") or ""),
-            decision=str(obj.get("decision") or "saved"),
-            output=str(obj.get("output") or ""),
-            error=obj.get("error") is True,
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class Turn:
     """One completion request and what came of it."""
 
@@ -226,7 +196,9 @@ class Turn:
             finish_reason=_opt(obj, "finish_reason", str, key),
             usage=TokenUsage.from_dict(obj.get("usage") or {}, f"{key}.usage"),
             timings=TurnTimings.from_dict(obj.get("timings") or {}, f"{key}.timings"),
-            tool_calls=tuple(ToolCall.from_dict(c, f"{key}.tool_calls[{i}]") for i, c in enumerate(calls)),
+            tool_calls=tuple(
+                ToolCall.from_dict(_object(c, f"{key}.tool_calls[{i}]")) for i, c in enumerate(calls)
+            ),
             prompt_sha256=_opt(obj, "prompt_sha256", str, key),
             model=_opt(obj, "model", str, key),
             reasoning_effort=_opt(obj, "reasoning_effort", str, key),

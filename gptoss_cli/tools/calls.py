@@ -3,7 +3,7 @@
 The answer is a message from the tool (``<|start|>functions.NAME to=assistant<|channel|>
 commentary<|message|>...``, on the call's channel). Invalid JSON, a schema violation, an unknown
 tool, a refusal, a timeout or a crash all become such a message that tells the model what went
-wrong; none of them stops the client.
+wrong; none of them stops the client. What happened is a :class:`~gptoss_cli.toolcall.ToolCall`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gptoss_cli.harmony import Author, Message, Role, TextContent
+from gptoss_cli.toolcall import ToolCall
 from gptoss_cli.tools.registry import Registry, Tool, ToolOutput
 
 Decision = Literal["yes", "no", "always"]
@@ -44,26 +45,6 @@ class Approver:
             self.always.add(recipient)
             return True, "yes (always for this tool)"
         return (True, "yes") if answer == "yes" else (False, "no")
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One call, its approval decision and its result (kept in the conversation file)."""
-
-    recipient: str
-    arguments: str
-    decision: str
-    output: str
-    error: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "recipient": self.recipient,
-            "arguments": self.arguments,
-            "decision": self.decision,
-            "output": self.output,
-            "error": self.error,
-        }
 
 
 def parse_arguments(text: str, schema: Mapping[str, Any] | None) -> tuple[Any, str | None]:
@@ -124,7 +105,7 @@ def answer(call: Message, output: ToolOutput) -> Message:
     )
 
 
-def execute(call: Message, registry: Registry, approver: Approver) -> tuple[Message, CallRecord]:
+def execute(call: Message, registry: Registry, approver: Approver) -> tuple[Message, ToolCall]:
     """Run one call: find the tool, check the arguments, ask, run; always returns an answer."""
     recipient = call.recipient or ""
     text = call.text
@@ -132,7 +113,7 @@ def execute(call: Message, registry: Registry, approver: Approver) -> tuple[Mess
     if tool is None:
         available = ", ".join(name for name, _ in registry.tools()) or "none"
         output = ToolOutput(f"unknown tool {recipient!r}; available tools: {available}", error=True)
-        return answer(call, output), CallRecord(recipient, text, "not run: unknown tool", output.text, True)
+        return answer(call, output), ToolCall(recipient, text, "not run: unknown tool", output.text, True)
     arguments, problem = parse_arguments(text, tool.parameters)
     if problem is None and tool.parameters is not None:
         problem = schema_problem(arguments, tool.parameters)
@@ -140,16 +121,16 @@ def execute(call: Message, registry: Registry, approver: Approver) -> tuple[Mess
         output = ToolOutput(
             f"invalid arguments for {recipient}: {problem}. Call it again with valid arguments.", True
         )
-        return answer(call, output), CallRecord(
+        return answer(call, output), ToolCall(
             recipient, text, "not run: invalid arguments", output.text, True
         )
     allowed, decision = approver.check(recipient, tool, text)
     if not allowed:
         why = "the user declined this call" if decision == "no" else "this call was refused: " + decision
         output = ToolOutput(f"{why}; do not retry it, answer without it or ask the user", error=True)
-        return answer(call, output), CallRecord(recipient, text, decision, output.text, True)
+        return answer(call, output), ToolCall(recipient, text, decision, output.text, True)
     try:
         output = tool.run(arguments)
     except Exception as exc:  # a tool's bug must not end the session; the model is told instead
         output = ToolOutput(f"the tool crashed: {type(exc).__name__}: {exc}", error=True)
-    return answer(call, output), CallRecord(recipient, text, decision, output.text, output.error)
+    return answer(call, output), ToolCall(recipient, text, decision, output.text, output.error)

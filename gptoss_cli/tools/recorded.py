@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gptoss_cli.harmony import Message, Role
+from gptoss_cli.toolcall import ToolCall
 from gptoss_cli.tools.calls import Approver, parse_arguments
 from gptoss_cli.tools.registry import Approval, Namespace, Registry, Tool, ToolOutput
 
-__all__ = ["RecordedApprover", "RecordedTool", "Unmatched", "recorded_registry"]
+__all__ = ["RecordedApprover", "RecordedTool", "Unmatched", "recorded_calls", "recorded_registry"]
 
 Unmatched = Literal["refuse", "live"]
 
@@ -39,18 +40,22 @@ class RecordedTool:
     """One tool's recorded calls and results, and the live tool for calls it did not record."""
 
     name: str
-    entries: list[tuple[str, str]] = field(default_factory=list)  # (arguments as compared, result)
+    calls: list[ToolCall] = field(default_factory=list)
+    """The conversation's calls to this tool, each with the result it got, in order."""
     live: Tool | None = None
     description: str = "recorded results"
     parameters: Mapping[str, Any] | None = None
     approve: Approval = "auto"
     _next: dict[str, int] = field(default_factory=dict)
 
-    def recorded(self, arguments: Any) -> str | None:
-        """The result recorded for these arguments (the next one, when the same call was made
+    def _matching(self, key: str) -> list[ToolCall]:
+        return [call for call in self.calls if _key(call.arguments) == key]
+
+    def recorded(self, arguments: Any) -> ToolCall | None:
+        """The recorded call with these arguments (the next one, when the same call was made
         several times; the last one again after that), or None."""
         key = _key(arguments)
-        found = [result for args, result in self.entries if args == key]
+        found = self._matching(key)
         if not found:
             return None
         n = self._next.get(key, 0)
@@ -58,13 +63,12 @@ class RecordedTool:
         return found[min(n, len(found) - 1)]
 
     def peek(self, arguments: Any) -> bool:
-        key = _key(arguments)
-        return any(args == key for args, _ in self.entries)
+        return bool(self._matching(_key(arguments)))
 
     def run(self, arguments: Any) -> ToolOutput:
-        result = self.recorded(arguments)
-        if result is not None:
-            return ToolOutput(result)
+        call = self.recorded(arguments)
+        if call is not None:
+            return ToolOutput(call.output, call.error)
         if self.live is not None:
             return self.live.run(arguments)
         return ToolOutput(_not_recorded(self.name), error=True)
@@ -104,20 +108,29 @@ class RecordedApprover(Approver):
         return False, "refused: not a recorded tool (--unmatched refuse)"
 
 
+def recorded_calls(messages: Sequence[Message]) -> list[ToolCall]:
+    """Every call the conversation made that got a result, as a :class:`ToolCall` with that result
+    (each tool message answers the oldest unanswered call to its tool; a result without its call is
+    dropped: nothing could be matched with it). The decision is ``saved``: messages do not keep it."""
+    found: list[ToolCall] = []
+    pending: dict[str, list[str]] = {}
+    for message in messages:
+        if message.author.role is Role.ASSISTANT and message.recipient not in (None, "all", "user"):
+            pending.setdefault(message.recipient or "", []).append(message.text)
+        elif message.author.role is Role.TOOL and message.author.name:
+            name = message.author.name
+            calls = pending.get(name)
+            if calls:
+                found.append(ToolCall(name, calls.pop(0), output=message.text))
+    return found
+
+
 def recorded_registry(messages: Sequence[Message], live: Registry | None = None) -> Registry:
     """A registry answering every tool the conversation called with what it recorded; with
     ``live``, each recorded tool knows its live twin and the live tools never called are offered too."""
     tools: dict[str, RecordedTool] = {}
-    pending: dict[str, list[str]] = {}
-    for message in messages:
-        if message.author.role is Role.ASSISTANT and message.recipient not in (None, "all", "user"):
-            pending.setdefault(message.recipient or "", []).append(_key(message.text))
-        elif message.author.role is Role.TOOL and message.author.name:
-            name = message.author.name
-            calls = pending.get(name)
-            if not calls:
-                continue  # a result without its call: nothing it could be matched with
-            tools.setdefault(name, RecordedTool(name)).entries.append((calls.pop(0), message.text))
+    for call in recorded_calls(messages):
+        tools.setdefault(call.recipient, RecordedTool(call.recipient)).calls.append(call)
     registry = Registry()
     grouped: dict[str, list[RecordedTool]] = {}
     for recipient, tool in tools.items():

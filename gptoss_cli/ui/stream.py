@@ -181,14 +181,12 @@ class StreamView:
     def _tool_result(self, event: ToolResultEvent) -> None:
         if self.options.raw:
             return
-        record = event.record
-        first = record.output.strip().splitlines()[0] if record.output.strip() else ""
+        call = event.call
+        first = call.output.strip().splitlines()[0] if call.output.strip() else ""
         if len(first) > 100:
             first = first[:100] + "…"
-        mark = "✗" if record.error else "←"
-        self.err.write(
-            f"{mark} {record.recipient} [{record.decision}] {first}\n", "31" if record.error else "2"
-        )
+        mark = "✗" if call.error else "←"
+        self.err.write(f"{mark} {call.recipient} [{call.decision}] {first}\n", "31" if call.error else "2")
 
     def _header(self, event: HeaderEvent) -> None:
         self._channel, self._recipient = event.channel, event.recipient

@@ -138,4 +138,4 @@ def test_a_complete_tool_loop(good_server: LlamaServer, tmp_path: Path) -> None:
     ]
     assert session.history[3].text == '{"sky": "sunny", "location": "Paris"}'
     assert run.result is not None and run.result.final_text == "It is sunny in Paris."
-    assert session.tool_log[0]["decision"] == "yes"
+    assert session.tool_log[0].decision == "yes"

@@ -42,6 +42,8 @@ def test_wrong_shapes_name_the_key() -> None:
         Turn.from_dict({"messages": [0, 1], "outcome": "done"})
     with pytest.raises(StoreError, match=r"turn.usage.final_tokens: expected a whole number"):
         Turn.from_dict({"messages": [0, 1], "usage": {"final_tokens": "3"}})
+    with pytest.raises(StoreError, match=r"turn.tool_calls\[1\]: expected an object, got a string"):
+        Turn.from_dict({"messages": [0, 1], "tool_calls": [{"recipient": "python"}, "python"]})
 
 
 def test_classify() -> None:

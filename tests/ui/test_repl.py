@@ -220,7 +220,7 @@ def test_tools_in_the_chat_with_approval(chat: tuple[ScriptedServer, Session], t
     tool_messages = [m.text for m in session.history if m.author.role is Role.TOOL]
     assert tool_messages[0] == '{"x": 1}'
     assert "declined" in tool_messages[1]
-    assert [r["decision"] for r in session.tool_log] == ["yes", "no"]
+    assert [call.decision for call in session.tool_log] == ["yes", "no"]
 
 
 # ------------------------------------------------------------- the real store (no fake persistence)
