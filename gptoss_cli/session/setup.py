@@ -283,3 +283,16 @@ def persistence_for(settings: Settings) -> StorePersistence:
     from gptoss_cli.session.persist import StorePersistence
 
     return StorePersistence(settings)
+
+
+def continue_conversation(
+    session: Session, persistence: StorePersistence, cid: str | None, *, at: int | None = None
+) -> None:
+    """Load the conversation ``cid`` (the last one when None) into ``session``, cut after ``at`` exchanges."""
+    from gptoss_cli.session.persist import history_of
+    from gptoss_cli.session.turn import first_exchanges
+
+    session.history = history_of(persistence.load(cid) if cid is not None else persistence.load_last())
+    session.token_cache.update(persistence.loaded_tokens)
+    if at is not None:
+        session.history = first_exchanges(session.history, at)
