@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gptoss_cli.doctor.probes import LITERAL, TERMINATOR_TEXT, Forced, ProbeResult, Prompt
-from gptoss_cli.harmony.tokens import CALL, RETURN
+from gptoss_cli.doctor.probes import LITERAL, Forced, ProbeResult, Prompt
+from gptoss_cli.harmony.tokens import CALL, RETURN, SPECIAL_TEXT
 from gptoss_cli.servers.profiles import PROFILES, ServerProfile, finish_hint
 
 Status = Literal["ok", "warn", "fail", "skip"]
@@ -141,7 +141,7 @@ def judge_markers(result: ProbeResult, kind: str, profile: ServerProfile, forced
 
 
 def _named_by(result: ProbeResult, token: int) -> str:
-    name = TERMINATOR_TEXT[token]
+    name = SPECIAL_TEXT[token]
     finish = result.finish
     if result.text.rstrip().endswith(name):
         return f"{name} is in the text"
@@ -157,7 +157,7 @@ def judge_stop(
 ) -> Check:
     """Does ``<|return|>`` (or ``<|call|>``) end generation, and can the client tell which one did?"""
     check = RETURN_ENDS if token == RETURN else CALL_ENDS
-    name, other = TERMINATOR_TEXT[token], TERMINATOR_TEXT[CALL if token == RETURN else RETURN]
+    name, other = SPECIAL_TEXT[token], SPECIAL_TEXT[CALL if token == RETURN else RETURN]
     text, finish = result.text, result.finish
     if result.error is not None:
         return Check(check, "fail", f"the probe failed: {result.error}", result.error.hint)

@@ -25,12 +25,8 @@ from gptoss_cli.transport.client import CompletionRequest, EndpointKind, Finish,
 ServerKind = Literal["vllm", "sglang", "llamacpp", "ollama", "lmstudio", "openai"]
 SERVER_KINDS: tuple[ServerKind, ...] = get_args(ServerKind)
 
-# The Harmony ids a server must stop on (never <|end|>: multi-message output must go on).
-ENDOFTEXT_ID = T.ENDOFTEXT
-RETURN_ID = T.RETURN
-END_ID = T.END
-CALL_ID = T.CALL
-STOP_TOKEN_IDS: tuple[int, ...] = (RETURN_ID, CALL_ID, ENDOFTEXT_ID)
+# What the Harmony layer says a server must stop on and keep in its output.
+STOP_TOKEN_IDS: tuple[int, ...] = T.COMPLETION_STOP_TOKENS
 HARMONY_CONTROL_TOKENS: tuple[str, ...] = T.CONTROL_TOKEN_TEXTS
 _SAMPLING = {"temperature": 1.0, "top_p": 1.0}
 
@@ -380,6 +376,9 @@ def merge_body(*layers: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_END = T.SPECIAL_TEXT[T.END]
+
+
 def check_body(body: Mapping[str, Any]) -> None:
     """Refuse fields that break Harmony: ``<|end|>`` as a stop, ``ignore_eos``."""
     options = body.get("options")
@@ -390,15 +389,15 @@ def check_body(body: Mapping[str, Any]) -> None:
                 hint="drop -o ignore_eos",
             )
         stop_ids = fields.get("stop_token_ids")
-        if isinstance(stop_ids, list) and END_ID in stop_ids:
+        if isinstance(stop_ids, list) and T.END in stop_ids:
             raise errors.UsageError(
-                f"stop_token_ids must not contain {END_ID} (<|end|>): a completion holds several messages",
+                f"stop_token_ids must not contain {T.END} ({_END}): a completion holds several messages",
                 hint=f"use {list(STOP_TOKEN_IDS)}",
             )
         stop = fields.get("stop")
-        if stop == "<|end|>" or (isinstance(stop, list) and "<|end|>" in stop):
+        if stop == _END or (isinstance(stop, list) and _END in stop):
             raise errors.UsageError(
-                "stop must not contain <|end|>: a completion holds several messages", hint="drop it from stop"
+                f"stop must not contain {_END}: a completion holds several messages", hint="drop it from stop"
             )
 
 
@@ -406,10 +405,10 @@ def check_body(body: Mapping[str, Any]) -> None:
 
 FinishHint = Literal["call", "return", "length", "unknown"]
 _TOKEN_HINTS: Mapping[int | str, FinishHint] = {
-    CALL_ID: "call",
-    RETURN_ID: "return",
-    "<|call|>": "call",
-    "<|return|>": "return",
+    T.CALL: "call",
+    T.RETURN: "return",
+    T.SPECIAL_TEXT[T.CALL]: "call",
+    T.SPECIAL_TEXT[T.RETURN]: "return",
 }
 
 
@@ -429,10 +428,9 @@ def finish_hint(finish: Finish, kind: str | None = None, *, text_tail: str = "")
             if hint is not None:
                 return hint
     tail = text_tail.rstrip()
-    if tail.endswith("<|call|>"):
-        return "call"
-    if tail.endswith("<|return|>"):
-        return "return"
+    for token in (T.CALL, T.RETURN):
+        if tail.endswith(T.SPECIAL_TEXT[token]):
+            return _TOKEN_HINTS[token]
     if kind == "vllm" and finish.reason == "stop" and finish.stop_reason is None:
         return "return"
     return "unknown"
