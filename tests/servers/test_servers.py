@@ -18,10 +18,10 @@ from gptoss_cli.servers.detect import (
     resolve_server,
     server_warnings,
 )
+from gptoss_cli.servers.kinds import SERVER_KINDS
 from gptoss_cli.servers.profiles import (
     HARMONY_CONTROL_TOKENS,
     PROFILES,
-    SERVER_KINDS,
     check_body,
     finish_hint,
     get_profile,
