@@ -4,6 +4,7 @@ Probes, cheapest and most telling first (each a GET; 404s and non-JSON answers a
 
 ============================  =====================================================================
 ``/v1/models``                ``owned_by`` ``vllm``/``sglang``/``llamacpp``; ``Server: llama.cpp``
+                              (each profile's ``owned_by`` and ``server_header``)
 ``/api/version``              ``{"version": ...}`` alone: Ollama
 ``/props``                    ``default_generation_settings`` / ``build_info``: llama.cpp
 ``/get_server_info``          ``version`` with server args (``model_path``): SGLang
@@ -83,13 +84,15 @@ Probe = Callable[[JSONResponse], tuple[str, str | None] | None]
 
 
 def _from_models(answer: JSONResponse) -> tuple[str, str | None] | None:
-    if "llama.cpp" in answer.headers.get("server", "").lower():
-        return "llamacpp", None
+    header = answer.headers.get("server", "").lower()
+    for profile in PROFILES.values():
+        if profile.server_header is not None and profile.server_header in header:
+            return profile.kind, None
     data = answer.data.get("data") if isinstance(answer.data, dict) else None
     owners = {m.get("owned_by") for m in data if isinstance(m, dict)} if isinstance(data, list) else set()
-    for kind in ("vllm", "sglang", "llamacpp"):
-        if kind in owners:
-            return kind, None
+    for profile in PROFILES.values():
+        if profile.owned_by is not None and profile.owned_by in owners:
+            return profile.kind, None
     return None
 
 

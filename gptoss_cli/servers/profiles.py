@@ -69,6 +69,10 @@ class ServerProfile:
     """Endpoint kinds that cannot serve raw Harmony on this server, with the reason."""
     refused_fix: str | None = None
     """What to do instead of a refused endpoint."""
+    owned_by: str | None = None
+    """The ``owned_by`` of its ``/v1/models`` entries, which tells this kind (detection)."""
+    server_header: str | None = None
+    """Text in its ``Server`` response header (lower case) that tells this kind (detection)."""
     model_list: Literal["required", "optional"] | None = None
     """Whether gptoss reads ``GET /v1/models`` (to name the model and read the context): an error
     answer is an error (``required``), 404/405 means no list (``optional``), or it is not read."""
@@ -194,6 +198,7 @@ PROFILES: Mapping[str, ServerProfile] = {
             "stream_options": {"include_usage": True},
             **_SAMPLING,
         },
+        owned_by="vllm",
         model_list="required",
         context=(ContextSource("/v1/models", read_max_model_len),),
         default_max_tokens=16,
@@ -216,6 +221,7 @@ PROFILES: Mapping[str, ServerProfile] = {
             "stream_options": {"include_usage": True},
             **_SAMPLING,
         },
+        owned_by="sglang",
         model_list="required",
         context=(ContextSource("/v1/models", read_max_model_len),),
         default_max_tokens=16,
@@ -236,6 +242,8 @@ PROFILES: Mapping[str, ServerProfile] = {
             "min_p": 0.0,
         },
         endpoint_defaults={"llamacpp": {"return_tokens": True}},
+        owned_by="llamacpp",
+        server_header="llama.cpp",
         context=(ContextSource("/props", read_llamacpp_props),),
         default_max_tokens=None,
         context_fix="start llama-server with a larger -c (context size per slot: -c divided by -np)",
