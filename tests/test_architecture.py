@@ -1,7 +1,7 @@
 """The layering of STYLE.md over every package, checked by walking imports with ast.
 
 Each package sits in a layer and imports only its own modules and lower layers; packages in the
-same layer (tools/store, harmony/config) do not import each other; no module takes part in an
+same layer (tools/store) do not import each other; no module takes part in an
 import cycle. Imports under ``if TYPE_CHECKING:`` are annotations, not runtime imports, and are
 left out of the cycle check (they still may not point upward).
 """
@@ -9,10 +9,14 @@ left out of the cycle check (they still may not point upward).
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
 import pytest
+
+from gptoss_cli.harmony.tokens import is_special
+from gptoss_cli.servers.kinds import AUTO, SERVER_KINDS
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gptoss_cli"
 
@@ -20,10 +24,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gptoss_cli"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("gptoss_cli", "gptoss_cli.errors"),
     ("gptoss_cli.paths", "gptoss_cli.bounds", "gptoss_cli.toolcall"),
-    ("gptoss_cli.harmony", "gptoss_cli.config"),
+    ("gptoss_cli.harmony",),
     ("gptoss_cli.transport",),
     ("gptoss_cli.tools", "gptoss_cli.store"),
     ("gptoss_cli.servers",),
+    ("gptoss_cli.config",),  # its kind choices come from servers/kinds.py
     ("gptoss_cli.session",),
     ("gptoss_cli.doctor",),
     ("gptoss_cli.ui",),
@@ -296,3 +301,101 @@ def test_the_readme_architecture_matches_the_package_tree() -> None:
         actual[init.parent.name] = {p.stem for p in init.parent.glob("*.py") if p.stem != "__init__"}
     actual.update({p.stem: set() for p in PACKAGE.glob("*.py") if not p.stem.startswith("__")})
     assert _readme_tree() == actual
+
+
+# --------------------------------------------------------------------- per-kind data, Harmony rules
+
+SERVER_KIND_NAMES = frozenset({*SERVER_KINDS, AUTO})
+HARMONY_ID = re.compile(r"(?<![\d.])\d{6}(?![\d.])")
+
+
+def _sources(outside: str) -> list[tuple[str, ast.AST]]:
+    """Every module of the package but those under ``gptoss_cli/<outside>``, parsed."""
+    skip = PACKAGE / outside
+    return [
+        (str(path.relative_to(PACKAGE.parent)), ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if skip not in path.parents
+    ]
+
+
+def _names_a_kind(node: ast.AST) -> bool:
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return name.lower().endswith("kind")
+
+
+def _kind_literals(node: ast.AST) -> list[str]:
+    items = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+    return [i.value for i in items if isinstance(i, ast.Constant) and i.value in SERVER_KIND_NAMES]
+
+
+def _kind_comparisons(tree: ast.AST) -> list[tuple[int, str]]:
+    """``kind == "vllm"``, ``info.kind in ("ollama", ...)``, ``match kind: case "llamacpp"``."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(_names_a_kind(o) for o in operands):
+                found.extend((node.lineno, name) for o in operands for name in _kind_literals(o))
+        elif isinstance(node, ast.Match) and _names_a_kind(node.subject):
+            for case in node.cases:
+                for pattern in ast.walk(case.pattern):
+                    if isinstance(pattern, ast.MatchValue):
+                        found.extend((pattern.lineno, name) for name in _kind_literals(pattern.value))
+    return found
+
+
+def test_the_kind_comparison_finder_finds_them() -> None:
+    code = (
+        'if info.kind == "ollama": pass\n'
+        'if kind in ("vllm", "sglang"): pass\n'
+        'if "auto" != profile_kind: pass\n'
+        'match kind:\n    case "llamacpp": pass\n'
+        'if entry.kind == "pair" or endpoint == "ollama": pass\n'  # not server kinds
+    )
+    assert sorted(_kind_comparisons(ast.parse(code))) == [
+        (1, "ollama"), (2, "sglang"), (2, "vllm"), (3, "auto"), (5, "llamacpp"),
+    ]  # fmt: skip
+
+
+def test_no_module_outside_servers_compares_a_server_kind_with_a_name() -> None:
+    """Per-server behaviour is profile data (STYLE.md): adding a kind touches servers/ only."""
+    found = [
+        f"{path}:{line}: {name!r}"
+        for path, tree in _sources("servers")
+        for line, name in _kind_comparisons(tree)
+    ]
+    assert not found, "compare with a profile field instead:\n" + "\n".join(found)
+
+
+def _harmony_ids(tree: ast.AST) -> list[tuple[int, int]]:
+    """Special-token ids written as numbers, or inside strings, in one module."""
+    found: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or isinstance(node.value, bool):
+            continue
+        if isinstance(node.value, int):
+            numbers = [node.value]
+        elif isinstance(node.value, str):
+            numbers = [int(m) for m in HARMONY_ID.findall(node.value)]
+        else:
+            continue
+        found.extend((node.lineno, n) for n in numbers if is_special(n))
+    return found
+
+
+def test_the_harmony_id_finder_finds_them() -> None:
+    code = (
+        "STOP = [200002, 12]\n"
+        'FIX = f"send stop_token_ids [200012, {x}] (or 199999); not 1999999 nor 200002.5"\n'
+        "N = 201089\n"
+    )
+    assert sorted(_harmony_ids(ast.parse(code))) == [(1, 200002), (2, 199999), (2, 200012)]
+
+
+def test_no_harmony_token_id_outside_harmony() -> None:
+    """Every format rule lives in harmony/: elsewhere a special token is named, never numbered."""
+    found = [
+        f"{path}:{line}: {token}" for path, tree in _sources("harmony") for line, token in _harmony_ids(tree)
+    ]
+    assert not found, "use the names in gptoss_cli.harmony.tokens:\n" + "\n".join(found)

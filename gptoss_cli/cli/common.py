@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gptoss_cli.errors import UsageError
+from gptoss_cli.servers.kinds import SERVER_KINDS
 
 if TYPE_CHECKING:
     pass
@@ -17,9 +18,8 @@ if TYPE_CHECKING:
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Server profile from the config.")]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Server URL.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name.")]
-KindOpt = Annotated[
-    str | None, typer.Option("--kind", help="Server kind: vllm, sglang, llamacpp, ollama, lmstudio, openai.")
-]
+KIND_HELP = f"Server kind: {', '.join(SERVER_KINDS)}."
+KindOpt = Annotated[str | None, typer.Option("--kind", help=KIND_HELP)]
 ApiKeyEnvOpt = Annotated[str | None, typer.Option("--api-key-env", help="Env var holding the API key.")]
 ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config file.")]
 SystemOpt = Annotated[

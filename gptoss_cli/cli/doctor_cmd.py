@@ -17,6 +17,7 @@ import typer
 
 from gptoss_cli.cli import app
 from gptoss_cli.cli.common import (
+    KIND_HELP,
     ApiKeyEnvOpt,
     BaseUrlOpt,
     ConfigOpt,
@@ -68,12 +69,7 @@ def doctor(
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
-    kind: Annotated[
-        str | None,
-        typer.Option(
-            "--kind", "--profile-kind", help="Server kind: vllm, sglang, llamacpp, ollama, lmstudio, openai."
-        ),
-    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", "--profile-kind", help=KIND_HELP)] = None,
     api_key_env: ApiKeyEnvOpt = None,
     config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -82,10 +78,11 @@ def doctor(
     from gptoss_cli.config.resolve import resolve
     from gptoss_cli.doctor.run import DoctorOptions, run_doctor
     from gptoss_cli.harmony import harmony_form
+    from gptoss_cli.servers.kinds import configured_kind
 
     flags = server_flags(config, profile, base_url, model, None, api_key_env)
     settings = resolve(flags, require_key=False)  # a missing key is one of the things doctor reports
-    chosen = kind or (None if settings.profile.kind == "auto" else settings.profile.kind)
+    chosen = kind or configured_kind(settings.profile.kind)
     if chosen is not None:
         from gptoss_cli.servers.profiles import get_profile
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from gptoss_cli.servers import kinds
+
 __all__ = [
     "COLOR_CHOICES",
     "DEFAULT_BASE_URL",
@@ -45,7 +47,7 @@ DEFAULT_PROFILE = "default"
 
 Reasoning = Literal["low", "medium", "high"]
 REASONING_CHOICES: tuple[str, ...] = ("low", "medium", "high")
-KIND_CHOICES: tuple[str, ...] = ("auto", "vllm", "sglang", "llamacpp", "ollama", "lmstudio", "openai")
+KIND_CHOICES: tuple[str, ...] = kinds.KIND_CHOICES
 COLOR_CHOICES: tuple[str, ...] = ("auto", "always", "never")
 HARMONY_CHOICES: tuple[str, ...] = ("openai", "oss")
 """Equal to ``gptoss_cli.harmony.HARMONY_FORMS`` (a test keeps them so)."""

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gptoss_cli.doctor.probes import LITERAL, TERMINATOR_TEXT, Forced, ProbeResult, Prompt
-from gptoss_cli.harmony.tokens import CALL, RETURN
-from gptoss_cli.servers.profiles import PROFILES, ServerProfile, finish_hint
+from gptoss_cli.doctor.probes import LITERAL, Forced, ProbeResult, Prompt
+from gptoss_cli.harmony.tokens import CALL, RETURN, SPECIAL_TEXT
+from gptoss_cli.servers.kinds import GENERIC_KIND
+from gptoss_cli.servers.profiles import ServerProfile, finish_hint
 
 Status = Literal["ok", "warn", "fail", "skip"]
 
@@ -60,88 +61,60 @@ def snippet(text: str, limit: int = 60) -> str:
     return repr(text)
 
 
-def _title(kind: str) -> str:
-    profile = PROFILES.get(kind)
-    return profile.title if profile is not None else kind
-
-
 # ----------------------------------------------------------------------------------------------- fixes
+#
+# ``server`` is the profile of the server's own kind (its hints name its flags); ``profile`` is the
+# one gptoss sends with, which may differ (``--kind``).
 
 
-def strip_fix(kind: str, profile: ServerProfile) -> str:
-    """How to make a server of ``kind`` keep control tokens in its output."""
+def strip_fix(server: ServerProfile, profile: ServerProfile) -> str:
+    """How to make the server keep control tokens in its output."""
+    keep = server.doctor.keep_specials
+    if keep is None:
+        return server.doctor.stripped
     sends = {**profile.defaults, **profile.endpoint_defaults.get(profile.endpoint, {})}
-    if kind in ("vllm", "sglang"):
-        if sends.get("skip_special_tokens") is False:
-            return f"this {_title(kind)} ignores skip_special_tokens=false: upgrade it, or check any proxy"
-        return f"send skip_special_tokens=false: use --kind {kind} (or -o skip_special_tokens false)"
-    if kind == "llamacpp":
-        if "preserved_tokens" in sends:
-            return "start llama-server with --special (this build ignores preserved_tokens)"
-        return "start llama-server with --special, or use --kind llamacpp (it sends preserved_tokens)"
-    if kind == "ollama":
-        return "Ollama 0.30 and later drop control tokens in raw mode: use an older Ollama or llama-server"
-    return (
-        "make the server keep special tokens in its output: vLLM/SGLang need skip_special_tokens=false "
-        "(--kind vllm|sglang), llama-server needs --special"
-    )
+    return keep.sent if keep.request_field in sends else keep.unsent
 
 
-def _ran_past_fix(kind: str) -> str:
-    if kind in ("vllm", "sglang"):
-        return (
-            f"send stop_token_ids [200002, 200012, 199999] (the {kind} profile does) and never ignore_eos; "
-            "update the model's generation_config.json (<|call|> was added as an EOS token)"
-        )
-    if kind == "llamacpp":
-        return "the GGUF does not end generation on <|return|>/<|call|>: convert it with a current llama.cpp"
-    if kind == "ollama":
-        return "update Ollama and re-pull the model: its gpt-oss config ends on <|return|> and <|call|>"
-    return "make the server stop on token ids 200002 (<|return|>) and 200012 (<|call|>), e.g. stop_token_ids"
+def _hidden_fix(server: ServerProfile, profile: ServerProfile) -> str | None:
+    if server.doctor.hidden_stop_is_stripped:
+        return strip_fix(server, profile)
+    return server.doctor.hidden_stop
 
 
-def _hidden_fix(kind: str, profile: ServerProfile) -> str | None:
-    if kind == "llamacpp":
-        return strip_fix(kind, profile)
-    if kind in ("vllm", "sglang"):
-        return f"send skip_special_tokens=false and return_token_ids=true: use --kind {kind}"
-    return None
-
-
-def content_fix(kind: str, profile: ServerProfile) -> str:
+def content_fix(server: ServerProfile, profile: ServerProfile) -> str:
     """How to stop special-token text in user content from becoming control tokens."""
-    native = PROFILES.get(kind)
-    if native is not None and native.token_id_prompts and not profile.token_id_prompts:
-        return f"send token-id prompts: use --kind {kind}"
-    if kind == "ollama":
-        return "Ollama takes text prompts only: use llama-server, vLLM or SGLang, which take token ids"
-    return "use a server that takes token-id prompts (llama-server, vLLM, SGLang)"
+    if server.token_id_prompts and not profile.token_id_prompts:
+        return f"send token-id prompts: use --kind {server.kind}"
+    return server.doctor.text_prompts
 
 
 # -------------------------------------------------------------------------------------------- verdicts
 
 
-def judge_markers(result: ProbeResult, kind: str, profile: ServerProfile, forced: Forced | None) -> Check:
+def judge_markers(
+    result: ProbeResult, server: ServerProfile, profile: ServerProfile, forced: Forced | None
+) -> Check:
     """Do ``<|channel|>`` and ``<|message|>`` survive in the streamed text?"""
     text = result.text
     if "<|channel|>" in text and "<|message|>" in text:
         how = "forced " if forced is not None else ""
         return Check(MARKERS, "ok", f"<|channel|> and <|message|> arrive as text ({how}{snippet(text)})")
     if not text.strip():
-        return Check(MARKERS, "fail", "the server streamed no text at all", strip_fix(kind, profile))
+        return Check(MARKERS, "fail", "the server streamed no text at all", strip_fix(server, profile))
     if forced is not None or _STRIPPED.search(text):
         detail = f"control tokens are stripped from the output: {snippet(text)}"
-        return Check(MARKERS, "fail", detail, strip_fix(kind, profile))
+        return Check(MARKERS, "fail", detail, strip_fix(server, profile))
     return Check(
         MARKERS,
         "fail",
         f"no Harmony control tokens in the output: {snippet(text)}",
-        strip_fix(kind, profile) + "; and check that the model is a gpt-oss",
+        strip_fix(server, profile) + "; and check that the model is a gpt-oss",
     )
 
 
 def _named_by(result: ProbeResult, token: int) -> str:
-    name = TERMINATOR_TEXT[token]
+    name = SPECIAL_TEXT[token]
     finish = result.finish
     if result.text.rstrip().endswith(name):
         return f"{name} is in the text"
@@ -153,41 +126,47 @@ def _named_by(result: ProbeResult, token: int) -> str:
 
 
 def judge_stop(
-    result: ProbeResult, token: int, kind: str, profile: ServerProfile, *, forced: bool, limit: int
+    result: ProbeResult,
+    token: int,
+    server: ServerProfile,
+    profile: ServerProfile,
+    *,
+    forced: bool,
+    limit: int,
 ) -> Check:
     """Does ``<|return|>`` (or ``<|call|>``) end generation, and can the client tell which one did?"""
     check = RETURN_ENDS if token == RETURN else CALL_ENDS
-    name, other = TERMINATOR_TEXT[token], TERMINATOR_TEXT[CALL if token == RETURN else RETURN]
+    name, other = SPECIAL_TEXT[token], SPECIAL_TEXT[CALL if token == RETURN else RETURN]
     text, finish = result.text, result.finish
     if result.error is not None:
         return Check(check, "fail", f"the probe failed: {result.error}", result.error.hint)
     at = text.find(name)
     if at >= 0 and text[at + len(name) :].strip():
         detail = f"generation went on after {name}: {snippet(text[at:])}"
-        return Check(check, "fail", detail, _ran_past_fix(kind))
+        return Check(check, "fail", detail, server.doctor.ran_past)
     if finish is None:
         return Check(check, "fail", "the stream ended without a finish", None)
     if finish.reason == "length":
         if forced:
             detail = f"{name} did not end generation: the stream ran to max_tokens ({limit})"
-            return Check(check, "fail", detail, _ran_past_fix(kind))
+            return Check(check, "fail", detail, server.doctor.ran_past)
         return Check(check, "warn", f"no end within {limit} tokens (the model kept writing: {snippet(text)})")
-    hint = finish_hint(finish, kind, text_tail=text)
+    hint = finish_hint(finish, server.kind, text_tail=text)
     if hint == name.strip("<|>"):
         return Check(check, "ok", f"generation stopped on {name} ({_named_by(result, token)})")
     if hint in ("call", "return"):
         return Check(check, "warn", f"the model ended with {other} instead: inconclusive ({snippet(text)})")
-    if kind == "ollama":
+    if not server.doctor.tells_terminator:
         detail = (
-            f"generation stopped ({finish.stop_type or finish.reason}); Ollama never says which terminator "
-            "ended it, so gptoss reads the last header's recipient"
+            f"generation stopped ({finish.stop_type or finish.reason}); {server.title} never says which "
+            "terminator ended it, so gptoss reads the last header's recipient"
         )
         return Check(check, "ok", detail)
     detail = (
         f"generation stopped (finish_reason {finish.reason}) but {name} is not in the text and no "
         "stop_reason or token id names it; gptoss falls back to the header's recipient"
     )
-    return Check(check, "warn", detail, _hidden_fix(kind, profile))
+    return Check(check, "warn", detail, _hidden_fix(server, profile))
 
 
 def judge_token_ids(profile: ServerProfile, plain: ProbeResult, retry: ProbeResult | None) -> Check:
@@ -204,11 +183,13 @@ def judge_token_ids(profile: ServerProfile, plain: ProbeResult, retry: ProbeResu
         TOKEN_IDS,
         "fail",
         f"refused, but the same prompt as text works: {plain.error}",
-        f"the {profile.title} profile sends ids: upgrade the server, or use --kind openai (text)",
+        f"the {profile.title} profile sends ids: upgrade the server, or use --kind {GENERIC_KIND} (text)",
     )
 
 
-def judge_content(prompt: Prompt, result: ProbeResult, kind: str, profile: ServerProfile) -> Check:
+def judge_content(
+    prompt: Prompt, result: ProbeResult, server: ServerProfile, profile: ServerProfile
+) -> Check:
     """Can the literal ``<|end|>`` in a user's text become the control token on the way in?"""
     count = result.prompt_tokens
     if result.sent_ids:
@@ -227,7 +208,7 @@ def judge_content(prompt: Prompt, result: ProbeResult, kind: str, profile: Serve
             f"the server turned the literal {LITERAL} in user text into the control token ({count} prompt "
             f"tokens; {as_text} if kept as text): user text can end a message and inject another"
         )
-        return Check(CONTENT, "fail", detail, content_fix(kind, profile))
+        return Check(CONTENT, "fail", detail, content_fix(server, profile))
     if count in (as_text, as_text + 1):
         detail = (
             f"the prompt goes as text with the literal {LITERAL} in user text neutralised (a word joiner "
@@ -239,7 +220,7 @@ def judge_content(prompt: Prompt, result: ProbeResult, kind: str, profile: Serve
         f"cannot tell: the prompt went as text and the server reported {seen} "
         f"({as_text} if kept as text, {parsed} if parsed)"
     )
-    return Check(CONTENT, "warn", detail, content_fix(kind, profile))
+    return Check(CONTENT, "warn", detail, content_fix(server, profile))
 
 
 def judge_special(result: ProbeResult) -> Check:

@@ -47,7 +47,7 @@ from gptoss_cli.harmony import (
     pieces_to_tokens,
 )
 from gptoss_cli.harmony.history import neutralize
-from gptoss_cli.harmony.tokens import CALL, ENDOFTEXT, RETURN
+from gptoss_cli.harmony.tokens import COMPLETION_STOP_TOKENS, RETURN
 from gptoss_cli.servers.profiles import ServerProfile
 from gptoss_cli.transport.client import (
     NO_RETRY,
@@ -64,8 +64,6 @@ from gptoss_cli.transport.client import (
 LITERAL = "<|end|>"
 PLAIN_MAX_TOKENS = 16
 NATURAL_MAX_TOKENS = 32
-END_OF_GENERATION = (RETURN, CALL, ENDOFTEXT)
-TERMINATOR_TEXT = {RETURN: "<|return|>", CALL: "<|call|>"}
 PING = ToolDescription("ping", "Checks the connection. Takes no arguments.")
 
 
@@ -164,7 +162,7 @@ def forced(terminator: int, form: HarmonyForm = DEFAULT_FORM) -> Forced:
     body = open_message_pieces(message, form)
     ids = pieces_to_tokens(body)
     grammar = "root ::= " + " ".join(f"<[{token}]>" for token in ids) + "\n"
-    banned = {str(token): False for token in END_OF_GENERATION if token != terminator}
+    banned = {str(token): False for token in COMPLETION_STOP_TOKENS if token != terminator}
     fields = {"grammar": grammar, "logit_bias": banned, "max_tokens": len(ids) + 1, "temperature": 0}
     return Forced(fields, pieces_to_text(body), terminator)
 

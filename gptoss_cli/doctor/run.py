@@ -4,7 +4,7 @@
 
 1. **reachable**: ``GET /v1/models`` connects (the URL is named when it does not).
 2. **auth**: no 401/403, here or on a completion; a refusal names the env var holding the key.
-3. **server**: kind and version, probed fresh (``server_detect.detect_server``); the profile used is
+3. **server**: kind and version, probed fresh (``servers.detect.detect_server``); the profile used is
    the detected kind or ``--kind``. Ollama through ``/v1/completions`` fails here.
 4. **models**: the model to use: ``--model`` (which must be served) or the only one served.
 4b. **generation limit**: the ``max_tokens`` gptoss would send with a first question (the room left in
@@ -62,7 +62,7 @@ from gptoss_cli.doctor.probes import (
 )
 from gptoss_cli.harmony import DEFAULT_FORM, HarmonyForm, Message, Role, pieces_to_tokens
 from gptoss_cli.harmony.tokens import CALL, RETURN
-from gptoss_cli.servers.detect import ServerInfo, context_length, detect_server, server_warnings
+from gptoss_cli.servers.detect import ServerInfo, context_length, detect_server, server_notes
 from gptoss_cli.servers.limits import choose_limit
 from gptoss_cli.servers.profiles import PROFILES, ServerProfile, get_profile
 from gptoss_cli.session.turn import ChatSettings, build_prompt
@@ -296,41 +296,42 @@ def _server(run: _Run, http: HTTPClient) -> tuple[ServerInfo, ServerProfile]:
         raise _Stop("the server went away") from exc
     run.info = info
     kind = run.options.profile_kind or info.kind
-    title = PROFILES[info.kind].title
+    server = PROFILES[info.kind]
     version = info.version or "(version unknown)"
-    found = f"{title} {version}, from {info.source}" if info.kind != "openai" else f"{title} ({info.source})"
-    if info.kind == "ollama" and PROFILES[kind].endpoint != "ollama":
-        detail = (
-            f"{found}: its /v1/completions wraps the prompt in Ollama's own template and drops the "
-            "analysis channel"
-        )
-        fix = "this server's /v1/completions cannot serve Harmony: use /api/generate (--kind ollama)"
-        run.add(Check(SERVER, "fail", detail, fix))
-        raise _Stop("Ollama's /v1/completions cannot serve raw Harmony")
+    found = (
+        f"{server.title} ({info.source})"
+        if server.generic
+        else f"{server.title} {version}, from {info.source}"
+    )
+    refusal = server.doctor.refused.get(PROFILES[kind].endpoint)
+    if refusal is not None:
+        run.add(Check(SERVER, "fail", f"{found}: {refusal.detail}", refusal.fix))
+        raise _Stop(refusal.reason)
     profile = get_profile(kind)
     run.profile = profile
     used = f"; profile {profile.kind}"
-    if info.kind not in (kind, "openai"):
+    if info.kind != kind and not server.generic:
         fix = f"drop --kind (or use --kind {info.kind})"
         run.add(Check(SERVER, "warn", f"{found}{used}, made for {profile.title}", fix))
         return info, profile
-    notes = server_warnings(info) if info.kind == "ollama" else []
+    notes = [note for note in server_notes(info) if note.fix is not None]
     if notes:
-        run.add(Check(SERVER, "warn", f"{found}{used}: {notes[0]}", "use Ollama < 0.30 or llama-server"))
+        run.add(Check(SERVER, "warn", f"{found}{used}: {notes[0].say(info.version)}", notes[0].fix))
         return info, profile
     run.add(Check(SERVER, "ok", found + used))
     return info, profile
 
 
-def _ollama_tags(run: _Run, http: HTTPClient) -> list[ModelInfo] | None:
+def _other_models(run: _Run, http: HTTPClient, server: ServerProfile) -> list[ModelInfo] | None:
+    """The models the server lists elsewhere than ``/v1/models`` (Ollama's ``/api/tags``), if it does."""
+    source = server.other_models
+    if source is None:
+        return None
     try:
-        answer = get_json(run.root + "/api/tags", api_key=run.options.api_key, client=http)
+        answer = get_json(run.root + source.path, api_key=run.options.api_key, client=http)
     except errors.TransportError:
         return None
-    entries = answer.data.get("models") if isinstance(answer.data, dict) else None
-    if not isinstance(entries, list):
-        return None
-    return [ModelInfo(e["name"]) for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)]
+    return source.read(answer.data)
 
 
 def _looks_gptoss(model: str) -> bool:
@@ -341,8 +342,9 @@ def _looks_gptoss(model: str) -> bool:
 def _models(run: _Run, http: HTTPClient, listing: _Listing) -> None:
     wanted = run.options.model
     models = listing.models
-    if models is None and run.info is not None and run.info.kind == "ollama":
-        models = _ollama_tags(run, http)
+    server = PROFILES[run.info.kind] if run.info is not None else None
+    if models is None and server is not None:
+        models = _other_models(run, http, server)
     if models is None:
         run.model = wanted
         using = f"using --model {wanted}" if wanted else "sending no model name"
@@ -359,8 +361,8 @@ def _models(run: _Run, http: HTTPClient, listing: _Listing) -> None:
         run.add(Check(MODELS, "fail", f"{len(names)} models served: {shown}", "pass --model M"))
         raise _Stop("no model chosen")
     if wanted is None and not names:
-        if run.info is not None and run.info.kind == "ollama":
-            run.add(Check(MODELS, "fail", "Ollama has no model", "ollama pull gpt-oss:20b"))
+        if server is not None and server.doctor.no_model is not None:
+            run.add(Check(MODELS, "fail", f"{server.title} has no model", server.doctor.no_model))
             raise _Stop("no model")
         run.add(Check(MODELS, "warn", "the server lists no models; sending no model name"))
         return
@@ -400,7 +402,7 @@ def _limit(run: _Run, http: HTTPClient, listing: _Listing, profile: ServerProfil
     default = profile.default_max_tokens
     without = (
         f"; without a limit {profile.title} would stop after {default} tokens"
-        if default is not None and profile.kind != "openai"
+        if default is not None and not profile.generic
         else ""
     )
     detail = f"max_tokens {limit.describe()} for a first question{without}"
@@ -425,7 +427,8 @@ Probe = Callable[..., ProbeResult]
 
 
 def _generation(run: _Run, http: HTTPClient, info: ServerInfo, profile: ServerProfile) -> None:
-    kind = info.kind if info.kind != "openai" else profile.kind
+    detected = PROFILES[info.kind]
+    server = profile if detected.generic else detected
     target = Target(run.root, profile, run.model, run.options.api_key, run.options.timeouts)
 
     def probe(prompt: Any, *, ids: bool, **options: Any) -> ProbeResult:
@@ -452,30 +455,32 @@ def _generation(run: _Run, http: HTTPClient, info: ServerInfo, profile: ServerPr
         detail = f"the completion request failed: {measured.error}"
         run.add(Check(MARKERS, "fail", detail, measured.error.hint))
         raise _Stop("the first completion failed")
-    run.add(judge_content(plain, measured, kind, profile))
+    run.add(judge_content(plain, measured, server, profile))
     run.add(judge_latency(measured))
     run.add(judge_speed(measured))
-    if info.kind == "llamacpp" and _forced_checks(run, probe, kind, profile, ids=ids):
+    if detected.doctor.forced_probes and _forced_checks(run, probe, server, profile, ids=ids):
         return
-    run.add(judge_markers(measured, kind, profile, None))
+    run.add(judge_markers(measured, server, profile, None))
     final = probe(final_prompt(form), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
-    run.add(judge_stop(final, RETURN, kind, profile, forced=False, limit=NATURAL_MAX_TOKENS))
+    run.add(judge_stop(final, RETURN, server, profile, forced=False, limit=NATURAL_MAX_TOKENS))
     call = probe(call_prompt(form), ids=ids, max_tokens=NATURAL_MAX_TOKENS, temperature=0)
-    run.add(judge_stop(call, CALL, kind, profile, forced=False, limit=NATURAL_MAX_TOKENS))
+    run.add(judge_stop(call, CALL, server, profile, forced=False, limit=NATURAL_MAX_TOKENS))
 
 
-def _forced_checks(run: _Run, probe: Probe, kind: str, profile: ServerProfile, *, ids: bool) -> bool:
+def _forced_checks(
+    run: _Run, probe: Probe, server: ServerProfile, profile: ServerProfile, *, ids: bool
+) -> bool:
     """llama.cpp: force the completions with a token grammar. False when the server refuses grammars."""
     form = run.options.harmony
     ret = forced(RETURN, form)
     result = probe(forced_prompt(tools=False, form=form), ids=ids, **ret.fields)
     if result.status() == 400:
         return False  # an older llama.cpp without token-id grammars: fall back to natural probes
-    run.add(judge_markers(result, kind, profile, ret))
-    run.add(judge_stop(result, RETURN, kind, profile, forced=True, limit=ret.fields["max_tokens"]))
+    run.add(judge_markers(result, server, profile, ret))
+    run.add(judge_stop(result, RETURN, server, profile, forced=True, limit=ret.fields["max_tokens"]))
     call = forced(CALL, form)
     called = probe(forced_prompt(tools=True, form=form), ids=ids, **call.fields)
-    run.add(judge_stop(called, CALL, kind, profile, forced=True, limit=call.fields["max_tokens"]))
+    run.add(judge_stop(called, CALL, server, profile, forced=True, limit=call.fields["max_tokens"]))
     if "preserved_tokens" in profile.defaults:
         bare = probe(forced_prompt(tools=False, form=form), ids=ids, preserved_tokens=None, **ret.fields)
         run.add(judge_special(bare))

@@ -22,6 +22,7 @@ from gptoss_cli.harmony.render import (
     completion_pieces,
     conversation_pieces,
     header_pieces,
+    message_terminator,
     open_message_pieces,
     pieces_to_text,
     pieces_to_tokens,
@@ -33,6 +34,7 @@ from gptoss_cli.harmony.render import (
 )
 from gptoss_cli.harmony.schema import to_typescript, tools_section
 from gptoss_cli.harmony.tokens import (
+    COMPLETION_STOP_TOKENS,
     CONTROL_TOKEN_TEXTS,
     SPECIAL_IDS,
     SPECIAL_TEXT,
@@ -63,6 +65,7 @@ from gptoss_cli.harmony.types import (
 
 __all__ = [
     "BROWSER",
+    "COMPLETION_STOP_TOKENS",
     "CONTROL_TOKEN_TEXTS",
     "DEFAULT_FORM",
     "HARMONY_FORMS",
@@ -99,6 +102,7 @@ __all__ = [
     "harmony_form",
     "header_pieces",
     "is_special",
+    "message_terminator",
     "open_message_pieces",
     "parse_text",
     "parse_tokens",

@@ -148,7 +148,15 @@ def message_pieces(
                     f"DeveloperContent may only appear in developer messages, found in {role.debug_name}"
                 )
             out.append(_developer_text(part, form))
-    out.append(T.CALL if role is Role.ASSISTANT and message.recipient is not None else T.END)
+    out.append(message_terminator(message))
+
+
+def message_terminator(message: Message) -> int:
+    """The token that ends ``message`` in a prompt: ``<|call|>`` for an assistant's call, else ``<|end|>``.
+
+    ``<|return|>`` ends only a completion; a conversation stores that message with ``<|end|>``.
+    """
+    return T.CALL if message.author.role is Role.ASSISTANT and message.recipient is not None else T.END
 
 
 def _kept(messages: Sequence[Message], config: RenderConfig | None) -> Iterable[Message]:

@@ -58,6 +58,9 @@ MAX_SPECIAL_LEN = max(len(t) for t in SPECIAL_IDS)
 STOP_TOKENS: frozenset[int] = frozenset({RETURN, END, CALL})
 #: Tokens that end an assistant's turn (what a server should stop on): ``<|return|>``, ``<|call|>``.
 STOP_TOKENS_FOR_ASSISTANT_ACTIONS: frozenset[int] = frozenset({RETURN, CALL})
+#: What a server must stop a raw completion on, in the order sent as ``stop_token_ids``: ``<|return|>``,
+#: ``<|call|>``, ``<|endoftext|>``. Never ``<|end|>``: a completion holds several messages.
+COMPLETION_STOP_TOKENS: tuple[int, ...] = (RETURN, CALL, ENDOFTEXT)
 
 #: The Harmony control tokens a server must keep in its output.
 CONTROL_TOKEN_TEXTS: tuple[str, ...] = (

@@ -4,6 +4,7 @@ Probes, cheapest and most telling first (each a GET; 404s and non-JSON answers a
 
 ============================  =====================================================================
 ``/v1/models``                ``owned_by`` ``vllm``/``sglang``/``llamacpp``; ``Server: llama.cpp``
+                              (each profile's ``owned_by`` and ``server_header``)
 ``/api/version``              ``{"version": ...}`` alone: Ollama
 ``/props``                    ``default_generation_settings`` / ``build_info``: llama.cpp
 ``/get_server_info``          ``version`` with server args (``model_path``): SGLang
@@ -26,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from gptoss_cli import errors
-from gptoss_cli.servers.profiles import SERVER_KINDS, ServerProfile
+from gptoss_cli.servers.hints import ServerNote
+from gptoss_cli.servers.kinds import GENERIC_KIND, SERVER_KINDS
+from gptoss_cli.servers.profiles import PROFILES, ServerProfile
 from gptoss_cli.transport.client import (
     PROBE_TIMEOUTS,
     HTTPClient,
@@ -81,13 +84,15 @@ Probe = Callable[[JSONResponse], tuple[str, str | None] | None]
 
 
 def _from_models(answer: JSONResponse) -> tuple[str, str | None] | None:
-    if "llama.cpp" in answer.headers.get("server", "").lower():
-        return "llamacpp", None
+    header = answer.headers.get("server", "").lower()
+    for profile in PROFILES.values():
+        if profile.server_header is not None and profile.server_header in header:
+            return profile.kind, None
     data = answer.data.get("data") if isinstance(answer.data, dict) else None
     owners = {m.get("owned_by") for m in data if isinstance(m, dict)} if isinstance(data, list) else set()
-    for kind in ("vllm", "sglang", "llamacpp"):
-        if kind in owners:
-            return kind, None
+    for profile in PROFILES.values():
+        if profile.owned_by is not None and profile.owned_by in owners:
+            return profile.kind, None
     return None
 
 
@@ -160,7 +165,7 @@ def detect_server(
                 source = path
                 break
         if found is None:
-            return ServerInfo(root, "openai", None, "no server-specific endpoint answered", time.time())
+            return ServerInfo(root, GENERIC_KIND, None, "no server-specific endpoint answered", time.time())
         kind, version = found
         if version is None and kind in _VERSION_PATHS and source != _VERSION_PATHS[kind][0]:
             path, probe = _VERSION_PATHS[kind]
@@ -262,32 +267,15 @@ def resolve_server(
     return info
 
 
+def server_notes(info: ServerInfo) -> list[ServerNote]:
+    """The notes of the detected server's profile that apply to its version (a versioned note needs one)."""
+    profile = PROFILES.get(info.kind)
+    return [note for note in (profile.notes if profile is not None else ()) if note.applies(info.version)]
+
+
 def server_warnings(info: ServerInfo) -> list[str]:
     """Known limits of the detected server for raw Harmony (for ``doctor`` and startup)."""
-    notes: list[str] = []
-    if info.kind == "ollama" and info.version and _version_tuple(info.version) >= (0, 30):
-        notes.append(
-            f"Ollama {info.version} runs llama-server without preserved tokens in raw mode: Harmony "
-            "control tokens are dropped from the output; use Ollama < 0.30 or llama-server directly"
-        )
-    if info.kind == "lmstudio":
-        notes.append("LM Studio's handling of Harmony special tokens is unverified; run `gptoss doctor`")
-    if info.kind == "openai":
-        notes.append(
-            "unknown OpenAI-compatible server: hosted servers are often chat-only for gpt-oss; "
-            "run `gptoss doctor` to check that raw completions keep the Harmony markers"
-        )
-    return notes
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts: list[int] = []
-    for piece in version.lstrip("v").split("."):
-        digits = "".join(c for c in piece[:4] if c.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
+    return [note.say(info.version) for note in server_notes(info)]
 
 
 # -------------------------------------------------------------------------------------- context length

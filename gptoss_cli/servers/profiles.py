@@ -14,23 +14,29 @@ Detection by probing lives in :mod:`gptoss_cli.servers.detect`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from gptoss_cli import errors
 from gptoss_cli.harmony import tokens as T
+from gptoss_cli.servers import hints
+from gptoss_cli.servers.hints import DoctorHints, ServerNote
+from gptoss_cli.servers.kinds import GENERIC_KIND, SERVER_KINDS, ServerKind
+from gptoss_cli.servers.readers import (
+    ContextSource,
+    ModelSource,
+    positive,
+    read_llamacpp_props,
+    read_lmstudio_loaded,
+    read_lmstudio_models,
+    read_max_model_len,
+    read_ollama_tags,
+)
 from gptoss_cli.transport.client import CompletionRequest, EndpointKind, Finish, RetryPolicy, Timeouts
 
-ServerKind = Literal["vllm", "sglang", "llamacpp", "ollama", "lmstudio", "openai"]
-SERVER_KINDS: tuple[ServerKind, ...] = get_args(ServerKind)
-
-# The Harmony ids a server must stop on (never <|end|>: multi-message output must go on).
-ENDOFTEXT_ID = T.ENDOFTEXT
-RETURN_ID = T.RETURN
-END_ID = T.END
-CALL_ID = T.CALL
-STOP_TOKEN_IDS: tuple[int, ...] = (RETURN_ID, CALL_ID, ENDOFTEXT_ID)
+# What the Harmony layer says a server must stop on and keep in its output.
+STOP_TOKEN_IDS: tuple[int, ...] = T.COMPLETION_STOP_TOKENS
 HARMONY_CONTROL_TOKENS: tuple[str, ...] = T.CONTROL_TOKEN_TEXTS
 _SAMPLING = {"temperature": 1.0, "top_p": 1.0}
 
@@ -42,79 +48,6 @@ OLLAMA_TOP_LEVEL = frozenset(
 _OLLAMA_ALIASES = {"max_tokens": "num_predict"}
 # llama.cpp's native /completion reads n_predict (it takes max_tokens too, as a fallback).
 _ENDPOINT_ALIASES: Mapping[str, Mapping[str, str]] = {"llamacpp": {"max_tokens": "n_predict"}}
-
-
-# ------------------------------------------------------------------------------------ context length
-
-ContextReader = Callable[[Any, "str | None"], "int | None"]
-
-
-def _positive(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _model_entry(data: Any, model: str | None, key: str = "id") -> Mapping[str, Any] | None:
-    """The entry of an OpenAI-style model list for ``model`` (or the only one listed)."""
-    entries = data.get("data") if isinstance(data, Mapping) else None
-    if not isinstance(entries, list):
-        return None
-    listed = [e for e in entries if isinstance(e, Mapping)]
-    for entry in listed:
-        if model is not None and entry.get(key) == model:
-            return entry
-    return listed[0] if len(listed) == 1 else None
-
-
-def read_max_model_len(data: Any, model: str | None) -> int | None:
-    """``GET /v1/models``: ``max_model_len`` (vLLM, SGLang), else ``meta.n_ctx`` (llama-server)."""
-    entry = _model_entry(data, model)
-    if entry is None:
-        return None
-    meta = entry.get("meta")
-    return _positive(entry.get("max_model_len")) or (
-        _positive(meta.get("n_ctx")) if isinstance(meta, Mapping) else None
-    )
-
-
-def read_llamacpp_props(data: Any, model: str | None) -> int | None:
-    """``GET /props`` of llama-server: ``default_generation_settings.n_ctx`` (the slot's context)."""
-    if not isinstance(data, Mapping):
-        return None
-    settings = data.get("default_generation_settings")
-    if isinstance(settings, Mapping) and _positive(settings.get("n_ctx")):
-        return _positive(settings.get("n_ctx"))
-    return _positive(data.get("n_ctx"))
-
-
-def read_lmstudio_loaded(data: Any, model: str | None) -> int | None:
-    """``GET /api/v1/models`` of LM Studio >= 0.4: ``models[].loaded_instances[].config.context_length``."""
-    entries = data.get("models") if isinstance(data, Mapping) else None
-    if not isinstance(entries, list):
-        return None
-    for entry in entries:
-        if not isinstance(entry, Mapping) or (model is not None and entry.get("key") != model):
-            continue
-        for instance in entry.get("loaded_instances") or ():
-            config = instance.get("config") if isinstance(instance, Mapping) else None
-            if isinstance(config, Mapping) and _positive(config.get("context_length")):
-                return _positive(config.get("context_length"))
-    return None
-
-
-def read_lmstudio_models(data: Any, model: str | None) -> int | None:
-    """``GET /api/v0/models`` of LM Studio: the model's ``max_context_length`` (not loaded yet)."""
-    entry = _model_entry(data, model)
-    if entry is None:
-        return None
-    return _positive(entry.get("loaded_context_length")) or _positive(entry.get("max_context_length"))
-
-
-@dataclass(frozen=True)
-class ContextSource:
-    """Where a server says how long its context is: a GET path and a reader of its JSON."""
-
-    path: str
-    read: ContextReader
 
 
 @dataclass(frozen=True)
@@ -134,6 +67,17 @@ class ServerProfile:
     endpoint_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     refused_endpoints: Mapping[str, str] = field(default_factory=dict)
     """Endpoint kinds that cannot serve raw Harmony on this server, with the reason."""
+    refused_fix: str | None = None
+    """What to do instead of a refused endpoint."""
+    owned_by: str | None = None
+    """The ``owned_by`` of its ``/v1/models`` entries, which tells this kind (detection)."""
+    server_header: str | None = None
+    """Text in its ``Server`` response header (lower case) that tells this kind (detection)."""
+    model_list: Literal["required", "optional"] | None = None
+    """Whether gptoss reads ``GET /v1/models`` (to name the model and read the context): an error
+    answer is an error (``required``), 404/405 means no list (``optional``), or it is not read."""
+    other_models: ModelSource | None = None
+    """Where the server lists its models when ``/v1/models`` does not (for ``doctor``)."""
     context: tuple[ContextSource, ...] = ()
     """Where the server reports its context length, tried in order (none: it does not, or the
     request itself sets it)."""
@@ -144,19 +88,30 @@ class ServerProfile:
     context is full" (``docs/server-defaults.md`` cites each)."""
     context_fix: str | None = None
     """How to give this server a longer context (for cut-off messages and ``doctor``)."""
+    eos_is_return: bool = False
+    """Whether ``finish_reason: stop`` with no ``stop_reason`` means the primary EOS, ``<|return|>``."""
+    notes: tuple[ServerNote, ...] = ()
+    """Known limits for raw Harmony (see :func:`gptoss_cli.servers.detect.server_notes`)."""
+    doctor: DoctorHints = hints.GENERIC
+    """What ``doctor`` suggests for each problem, and how it probes this kind."""
+
+    @property
+    def generic(self) -> bool:
+        """Whether this is the profile of a server detection could not name."""
+        return self.kind == GENERIC_KIND
 
     def context_from_body(self, body: Mapping[str, Any]) -> int | None:
         """The context length the request itself sets (Ollama), or None."""
         value: Any = body
         for key in self.context_option or ():
             value = value.get(key) if isinstance(value, Mapping) else None
-        return _positive(value) if self.context_option else None
+        return positive(value) if self.context_option else None
 
     def with_endpoint(self, endpoint: EndpointKind) -> ServerProfile:
         """The same profile on another endpoint kind; raises ServerError where that cannot work."""
         if endpoint in self.refused_endpoints:
             raise errors.ServerError(
-                f"{self.title}: {self.refused_endpoints[endpoint]}", hint=_ENDPOINT_FIX.get(self.kind)
+                f"{self.title}: {self.refused_endpoints[endpoint]}", hint=self.refused_fix
             )
         return replace(self, endpoint=endpoint)
 
@@ -225,8 +180,6 @@ class ServerProfile:
         )
 
 
-_ENDPOINT_FIX = {"ollama": "use Ollama's /api/generate (the ollama profile does) or another server"}
-
 PROFILES: Mapping[str, ServerProfile] = {
     "vllm": ServerProfile(
         kind="vllm",
@@ -245,9 +198,13 @@ PROFILES: Mapping[str, ServerProfile] = {
             "stream_options": {"include_usage": True},
             **_SAMPLING,
         },
+        owned_by="vllm",
+        model_list="required",
         context=(ContextSource("/v1/models", read_max_model_len),),
         default_max_tokens=16,
         context_fix="start vLLM with a larger --max-model-len",
+        eos_is_return=True,
+        doctor=hints.token_server("vllm", "vLLM"),
     ),
     "sglang": ServerProfile(
         kind="sglang",
@@ -264,9 +221,12 @@ PROFILES: Mapping[str, ServerProfile] = {
             "stream_options": {"include_usage": True},
             **_SAMPLING,
         },
+        owned_by="sglang",
+        model_list="required",
         context=(ContextSource("/v1/models", read_max_model_len),),
         default_max_tokens=16,
         context_fix="start SGLang with a larger --context-length",
+        doctor=hints.token_server("sglang", "SGLang"),
     ),
     "llamacpp": ServerProfile(
         kind="llamacpp",
@@ -282,9 +242,12 @@ PROFILES: Mapping[str, ServerProfile] = {
             "min_p": 0.0,
         },
         endpoint_defaults={"llamacpp": {"return_tokens": True}},
+        owned_by="llamacpp",
+        server_header="llama.cpp",
         context=(ContextSource("/props", read_llamacpp_props),),
         default_max_tokens=None,
         context_fix="start llama-server with a larger -c (context size per slot: -c divided by -np)",
+        doctor=hints.LLAMACPP,
     ),
     "ollama": ServerProfile(
         kind="ollama",
@@ -300,9 +263,20 @@ PROFILES: Mapping[str, ServerProfile] = {
             "channel, so it cannot serve raw Harmony",
             "llamacpp": "Ollama has no /completion endpoint",
         },
+        refused_fix="use Ollama's /api/generate (the ollama profile does) or another server",
+        other_models=ModelSource("/api/tags", read_ollama_tags),
         context_option=("options", "num_ctx"),
         default_max_tokens=None,
         context_fix="raise num_ctx (-o num_ctx N, or num_ctx in the profile's [options])",
+        notes=(
+            ServerNote(
+                "Ollama {version} runs llama-server without preserved tokens in raw mode: Harmony control "
+                "tokens are dropped from the output; use Ollama < 0.30 or llama-server directly",
+                since=(0, 30),
+                fix="use Ollama < 0.30 or llama-server",
+            ),
+        ),
+        doctor=hints.OLLAMA,
     ),
     "lmstudio": ServerProfile(
         kind="lmstudio",
@@ -312,12 +286,16 @@ PROFILES: Mapping[str, ServerProfile] = {
         stop_token_ids=False,
         token_ids_out=False,
         defaults=dict(_SAMPLING),
+        model_list="optional",
         context=(
             ContextSource("/api/v1/models", read_lmstudio_loaded),
             ContextSource("/api/v0/models", read_lmstudio_models),
         ),
         default_max_tokens=None,
         context_fix="load the model in LM Studio with a longer context length",
+        notes=(
+            ServerNote("LM Studio's handling of Harmony special tokens is unverified; run `gptoss doctor`"),
+        ),
     ),
     "openai": ServerProfile(
         kind="openai",
@@ -327,8 +305,15 @@ PROFILES: Mapping[str, ServerProfile] = {
         stop_token_ids=False,
         token_ids_out=False,
         defaults=dict(_SAMPLING),
+        model_list="optional",
         context=(ContextSource("/v1/models", read_max_model_len),),
         default_max_tokens=16,
+        notes=(
+            ServerNote(
+                "unknown OpenAI-compatible server: hosted servers are often chat-only for gpt-oss; "
+                "run `gptoss doctor` to check that raw completions keep the Harmony markers"
+            ),
+        ),
     ),
 }
 
@@ -380,6 +365,9 @@ def merge_body(*layers: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_END = T.SPECIAL_TEXT[T.END]
+
+
 def check_body(body: Mapping[str, Any]) -> None:
     """Refuse fields that break Harmony: ``<|end|>`` as a stop, ``ignore_eos``."""
     options = body.get("options")
@@ -390,15 +378,15 @@ def check_body(body: Mapping[str, Any]) -> None:
                 hint="drop -o ignore_eos",
             )
         stop_ids = fields.get("stop_token_ids")
-        if isinstance(stop_ids, list) and END_ID in stop_ids:
+        if isinstance(stop_ids, list) and T.END in stop_ids:
             raise errors.UsageError(
-                f"stop_token_ids must not contain {END_ID} (<|end|>): a completion holds several messages",
+                f"stop_token_ids must not contain {T.END} ({_END}): a completion holds several messages",
                 hint=f"use {list(STOP_TOKEN_IDS)}",
             )
         stop = fields.get("stop")
-        if stop == "<|end|>" or (isinstance(stop, list) and "<|end|>" in stop):
+        if stop == _END or (isinstance(stop, list) and _END in stop):
             raise errors.UsageError(
-                "stop must not contain <|end|>: a completion holds several messages", hint="drop it from stop"
+                f"stop must not contain {_END}: a completion holds several messages", hint="drop it from stop"
             )
 
 
@@ -406,10 +394,10 @@ def check_body(body: Mapping[str, Any]) -> None:
 
 FinishHint = Literal["call", "return", "length", "unknown"]
 _TOKEN_HINTS: Mapping[int | str, FinishHint] = {
-    CALL_ID: "call",
-    RETURN_ID: "return",
-    "<|call|>": "call",
-    "<|return|>": "return",
+    T.CALL: "call",
+    T.RETURN: "return",
+    T.SPECIAL_TEXT[T.CALL]: "call",
+    T.SPECIAL_TEXT[T.RETURN]: "return",
 }
 
 
@@ -419,7 +407,7 @@ def finish_hint(finish: Finish, kind: str | None = None, *, text_tail: str = "")
     Only a hint: the caller decides "tool call vs answer" from the last header's recipient first.
     Sources, in order: ``finish_reason: length``; vLLM ``stop_reason`` / SGLang ``matched_stop`` /
     llama.cpp ``stopping_word``; the last token id; a terminator left in the text; and on vLLM a
-    ``stop`` with no ``stop_reason``, which means the primary EOS, ``<|return|>``.
+    ``stop`` with no ``stop_reason``, which means the primary EOS, ``<|return|>`` (``eos_is_return``).
     """
     if finish.reason == "length":
         return "length"
@@ -429,10 +417,11 @@ def finish_hint(finish: Finish, kind: str | None = None, *, text_tail: str = "")
             if hint is not None:
                 return hint
     tail = text_tail.rstrip()
-    if tail.endswith("<|call|>"):
-        return "call"
-    if tail.endswith("<|return|>"):
-        return "return"
-    if kind == "vllm" and finish.reason == "stop" and finish.stop_reason is None:
+    for token in (T.CALL, T.RETURN):
+        if tail.endswith(T.SPECIAL_TEXT[token]):
+            return _TOKEN_HINTS[token]
+    profile = PROFILES.get(kind) if kind is not None else None
+    eos_is_return = profile is not None and profile.eos_is_return
+    if eos_is_return and finish.reason == "stop" and finish.stop_reason is None:
         return "return"
     return "unknown"

@@ -15,6 +15,7 @@ from gptoss_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from gptoss_cli.config.resolve import Settings
+    from gptoss_cli.servers.profiles import ServerProfile
     from gptoss_cli.session.persist import StorePersistence
     from gptoss_cli.session.turn import ChatSettings, Session, Target
     from gptoss_cli.tools.registry import Registry
@@ -174,17 +175,18 @@ def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> T
     """The server to talk to: its kind (configured or probed, cached), model, context and options."""
     from gptoss_cli.paths import cache_dir
     from gptoss_cli.servers.detect import context_length, resolve_server
+    from gptoss_cli.servers.kinds import configured_kind
     from gptoss_cli.servers.profiles import get_profile, parse_options
     from gptoss_cli.session.turn import Target
     from gptoss_cli.transport.client import Timeouts, make_client
 
     profile = settings.profile
     api_key = settings.api_key.reveal() if settings.api_key is not None else None
-    kind = None if profile.kind == "auto" else profile.kind
+    kind = configured_kind(profile.kind)
     info = resolve_server(profile.base_url, cache_dir=cache_dir(), kind=kind, api_key=api_key)
     server = get_profile(info.kind)
     with make_client(url=profile.base_url) as http:
-        models = _listed_models(profile.base_url, info.kind, api_key, http, needed=profile.model is None)
+        models = _listed_models(profile.base_url, server, api_key, http, needed=profile.model is None)
         model = profile.model if profile.model is not None else _only_model(models)
         context = context_length(profile.base_url, server, model, api_key=api_key, models=models, client=http)
     return Target(
@@ -201,18 +203,18 @@ def target_for(settings: Settings, call_options: Sequence[tuple[str, str]]) -> T
 
 
 def _listed_models(
-    base_url: str, kind: str, api_key: str | None, http: Any, *, needed: bool
+    base_url: str, server: ServerProfile, api_key: str | None, http: Any, *, needed: bool
 ) -> list[Any] | None:
     """``GET /v1/models`` where it names the model or the context length; None where it cannot."""
     from gptoss_cli.errors import HTTPStatusError, TransportError
     from gptoss_cli.transport.client import list_models
 
-    if kind not in ("vllm", "sglang", "lmstudio", "openai"):
+    if server.model_list is None:
         return None
     try:
         return list_models(base_url, api_key=api_key, client=http)
     except HTTPStatusError as exc:
-        if needed and (exc.status not in (404, 405) or kind in ("vllm", "sglang")):
+        if needed and (exc.status not in (404, 405) or server.model_list == "required"):
             raise
         return None  # a generic server without a model list: send no model
     except TransportError:

@@ -12,7 +12,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gptoss_cli.harmony import ContentDelta, HeaderEvent, Message, MessageDone, Role
+from gptoss_cli.harmony import (
+    SPECIAL_TEXT,
+    ContentDelta,
+    HeaderEvent,
+    Message,
+    MessageDone,
+    Role,
+    message_terminator,
+)
 from gptoss_cli.session.agent import ToolResultEvent
 from gptoss_cli.session.turn import SessionEvent, TurnEnd, TurnResult
 from gptoss_cli.store import Turn
@@ -74,6 +82,6 @@ def _turn_events(messages: Sequence[Message], indices: list[int], meta: Turn | N
         events.append(HeaderEvent(n, m.role, m.channel, m.recipient, m.content_type, m.author.name))
         if m.text:
             events.append(ContentDelta(n, m.channel, m.recipient, m.text))
-        events.append(MessageDone(n, m, "<|call|>" if m.recipient else "<|end|>"))
+        events.append(MessageDone(n, m, SPECIAL_TEXT[message_terminator(m)]))
     turn_messages = tuple(messages[i] for i in indices)
     return (*events, TurnEnd(TurnResult.from_record(turn_messages, meta)))

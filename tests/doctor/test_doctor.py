@@ -358,6 +358,42 @@ def test_ollama_0_30_drops_control_tokens(scripted_server: ScriptedServer) -> No
     )
 
 
+def ollama_without_v1_models(server: ScriptedServer, *names: str) -> None:
+    """An Ollama whose /v1/models is missing: its models come from ``GET /api/tags`` (Ollama
+    docs/api.md, "List Local Models": ``{"models": [{"name": ..., "model": ...}]}``)."""
+    server.script("/api/version", Reply.json({"version": "0.11.4"}), method="GET")
+    tags = {"models": [{"name": name, "model": name} for name in names]}
+    server.script("/api/tags", Reply.json(tags), method="GET")
+
+
+def test_ollama_models_from_its_tags(scripted_server: ScriptedServer) -> None:
+    ollama_without_v1_models(scripted_server, "gpt-oss:20b")
+    scripted_server.script(
+        "/api/generate",
+        ollama_lines(HARMONY_PIECES, PLAIN.text_count, "length"),
+        ollama_lines(["OK"], 10),
+        ollama_lines(["{}"], 10),
+    )
+    report = doctor(scripted_server)
+    assert report.ok
+    assert (report.kind, report.model) == ("ollama", "gpt-oss:20b")
+    assert report.check(MODELS).detail == "using 'gpt-oss:20b'"
+    assert posts(scripted_server)[0]["model"] == "gpt-oss:20b"
+
+
+def test_ollama_without_a_model(scripted_server: ScriptedServer) -> None:
+    ollama_without_v1_models(scripted_server)
+    report = doctor(scripted_server)
+    check = report.check(MODELS)
+    assert (check.status, check.detail, check.fix) == (
+        "fail",
+        "Ollama has no model",
+        "ollama pull gpt-oss:20b",
+    )
+    assert not posts(scripted_server)
+    assert report.check(MARKERS).detail == "not checked: no model"
+
+
 # ------------------------------------------------------------------------------------ down, auth, models
 
 

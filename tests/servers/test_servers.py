@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gptoss_cli import errors
+from gptoss_cli.config.schema import KIND_CHOICES
 from gptoss_cli.servers.detect import (
     CACHE_FILE,
     ServerInfo,
@@ -18,10 +19,10 @@ from gptoss_cli.servers.detect import (
     resolve_server,
     server_warnings,
 )
+from gptoss_cli.servers.kinds import GENERIC_KIND, SERVER_KINDS, configured_kind
 from gptoss_cli.servers.profiles import (
     HARMONY_CONTROL_TOKENS,
     PROFILES,
-    SERVER_KINDS,
     check_body,
     finish_hint,
     get_profile,
@@ -48,6 +49,25 @@ def test_every_kind_has_a_profile() -> None:
     assert (
         set(PROFILES) == set(SERVER_KINDS) == {"vllm", "sglang", "llamacpp", "ollama", "lmstudio", "openai"}
     )
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+def test_doctor_hints_agree_with_what_the_profile_sends(kind: str) -> None:
+    """A hint names the field its own profile sends, and refuses only endpoints the profile refuses."""
+    profile = PROFILES[kind]
+    assert profile.kind == kind
+    keep = profile.doctor.keep_specials
+    if keep is not None:
+        assert keep.request_field in profile.defaults
+    assert set(profile.doctor.refused) <= set(profile.refused_endpoints)
+    if profile.doctor.forced_probes:
+        assert profile.token_id_prompts  # the forced probes send token-id grammars
+    assert profile.generic is (kind == GENERIC_KIND)
+
+
+def test_configured_kind() -> None:
+    assert [configured_kind(k) for k in (None, "auto", "vllm")] == [None, None, "vllm"]
+    assert ("auto", *SERVER_KINDS) == KIND_CHOICES
 
 
 def test_vllm_body() -> None:
