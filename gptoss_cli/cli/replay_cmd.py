@@ -33,12 +33,10 @@ from gptoss_cli.session.setup import (
 
 if TYPE_CHECKING:
     from gptoss_cli.config.resolve import Settings
-    from gptoss_cli.session.agent import AgentEvent
     from gptoss_cli.session.replay import RunSpec, Saver, Source, ToolSetup
     from gptoss_cli.session.turn import Session
     from gptoss_cli.tools.calls import Approver
     from gptoss_cli.tools.registry import Registry
-    from gptoss_cli.ui.stream import StreamView, ViewOptions
 
 
 @app.command()
@@ -107,6 +105,7 @@ def replay(
         target_for,
         with_server,
     )
+    from gptoss_cli.ui.transcript import RunPrinter, view_options
 
     flags: dict[str, Any] = {
         **server_flags(config, profile, base_url, model, kind, api_key_env),
@@ -129,7 +128,7 @@ def replay(
         settings,
         unmatched,
     )
-    view = _Printer(_view_options(settings), several=len(specs) > 1) if jobs <= 1 else None
+    view = RunPrinter(view_options(settings), several=len(specs) > 1) if jobs <= 1 else None
     try:
         reports = run_all(specs, target, jobs=jobs, view=view, save=_saver(settings), tools=setup)
     except Interrupted as exc:
@@ -200,56 +199,6 @@ def _print_prompts(specs: list[RunSpec]) -> None:
             sys.stdout.write(("" if first else "\n") + head + "\n" + prompt + "\n")
             first = False
     sys.stdout.flush()
-
-
-def _view_options(settings: Settings) -> ViewOptions:
-    from gptoss_cli.ui.stream import ViewOptions
-
-    return ViewOptions(
-        show_reasoning=settings.display.show_reasoning,
-        stats=settings.display.stats,
-        markdown=settings.display.markdown,
-        color=settings.display.color != "never",
-    )
-
-
-class _Printer:
-    """Shows sequential runs: each user message on stdout (as ``show`` prints it), then the answer
-    through the one stream renderer; a ``── FILE · EFFORT ──`` line on stderr before each of several runs."""
-
-    def __init__(self, options: ViewOptions, *, several: bool) -> None:
-        self.options = options
-        self.several = several
-        self.view: StreamView | None = None
-        self.ended = False
-        self.printed = False
-
-    def begin(self, spec: RunSpec, index: int, text: str) -> None:
-        from gptoss_cli.cli.show_cmd import user_line
-        from gptoss_cli.ui.stream import StreamView
-
-        if self.several and index == 0:
-            sys.stderr.write(f"{chr(10) if self.printed else ''}── {spec.source.name} · {spec.label} ──\n")
-            sys.stderr.flush()
-        sys.stdout.write(("\n" if self.printed else "") + user_line(text))
-        sys.stdout.flush()
-        self.printed = True
-        self.view = StreamView(self.options)
-        self.ended = False
-
-    def handle(self, event: AgentEvent) -> None:
-        from gptoss_cli.session.turn import TurnEnd
-
-        if self.view is not None:
-            self.view.handle(event)
-            self.ended = self.ended or isinstance(event, TurnEnd)
-
-    def end(self, error: str | None) -> None:
-        if self.view is not None and not self.ended:
-            self.view.close()  # cut short: close what the renderer had open
-        if self.view is not None and error is not None:
-            self.view.err.write(f"gptoss: error: {error}\n", "31")
-        self.view = None
 
 
 def _saver(settings: Settings) -> Saver:
