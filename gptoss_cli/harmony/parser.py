@@ -248,7 +248,7 @@ class StreamParser:
                 if rest:
                     self._text(rest)
             if token in T.STOP_TOKENS:
-                self._finish_message(TERMINATOR_TEXT[token])
+                self.finish_message(TERMINATOR_TEXT[token])
             elif st.stuck:
                 return
             elif self.strict:
@@ -271,7 +271,7 @@ class StreamParser:
                         self._special(token)
                         return
             if token == T.MESSAGE:
-                self._end_header()
+                self.end_header()
             elif self.strict:
                 st.raw_header.append(T.SPECIAL_TEXT[token])
             else:
@@ -300,10 +300,10 @@ class StreamParser:
         else:
             repair.note_last(st, f"unknown token id {token} ignored")
 
-    # --- headers ----------------------------------------------------------------------------
+    # --- the operations the lenient repairs call (repair.ParserOps); not for feeding output --
 
-    def _end_header(self) -> None:
-        """``<|message|>``: the header is complete."""
+    def end_header(self) -> None:
+        """``<|message|>``: parse the header so far and open its message."""
         st = self._st
         text = st.header_text(strict=self.strict)
         if self.strict:
@@ -313,9 +313,10 @@ class StreamParser:
             st.message_notes.extend(notes)
             if st.implicit:
                 st.message_notes.append("missing <|start|>: assumed <|start|>assistant")
-        self._open_message(header)
+        self.open_message(header)
 
-    def _open_message(self, header: Header) -> None:
+    def open_message(self, header: Header) -> None:
+        """Content of a message with this header follows (a held message is settled first)."""
         st = self._st
         if not self.strict:
             repair.settle(st, at_end=False)
@@ -348,6 +349,44 @@ class StreamParser:
                 header.name,
             )
         )
+
+    def finish_message(self, terminator: str | None) -> None:
+        """The open message is complete: publish it, or hold it if its reading waits."""
+        st = self._st
+        hdr = st.header
+        if hdr is None:
+            return
+        if st.stripped:
+            repair.end_stripped(st)
+        text = "".join(st.content)
+        if st.stuck:
+            text += _REPLACEMENT
+        if st.pending:
+            text += st.pending.decode("utf-8", "replace")
+        self._flush_deltas()
+        message = Message(
+            Author(hdr.role, hdr.name),
+            (TextContent(text),),
+            hdr.channel,
+            hdr.recipient,
+            hdr.content_type,
+            tuple(st.message_notes),
+            terminator,
+        )
+        kind, st.provisional = st.provisional, None
+        st.json = None
+        if kind is not None and not self.strict:
+            repair.hold(st, message, kind, terminator)
+        else:
+            st.publish(message, terminator)
+        st.message_notes = []
+        st.header = None
+        st.content = []
+        st.pending.clear()
+        st.stuck = False
+        st.last_delta = None
+        st.phase = ParserState.EXPECT_START
+        st.next_role = None
 
     # --- content bytes (token ids): the reference's incremental UTF-8 rule -----------------
 
@@ -394,43 +433,6 @@ class StreamParser:
             if hdr is not None and text:
                 st.events.append(ContentDelta(len(st.messages), hdr.channel, hdr.recipient, text))
 
-    def _finish_message(self, terminator: str | None) -> None:
-        st = self._st
-        hdr = st.header
-        if hdr is None:
-            return
-        if st.stripped:
-            repair.end_stripped(st)
-        text = "".join(st.content)
-        if st.stuck:
-            text += _REPLACEMENT
-        if st.pending:
-            text += st.pending.decode("utf-8", "replace")
-        self._flush_deltas()
-        message = Message(
-            Author(hdr.role, hdr.name),
-            (TextContent(text),),
-            hdr.channel,
-            hdr.recipient,
-            hdr.content_type,
-            tuple(st.message_notes),
-            terminator,
-        )
-        kind, st.provisional = st.provisional, None
-        st.json = None
-        if kind is not None and not self.strict:
-            repair.hold(st, message, kind, terminator)
-        else:
-            st.publish(message, terminator)
-        st.message_notes = []
-        st.header = None
-        st.content = []
-        st.pending.clear()
-        st.stuck = False
-        st.last_delta = None
-        st.phase = ParserState.EXPECT_START
-        st.next_role = None
-
     def _eos(self, cut_off: bool = False) -> None:
         self._eos_state()
         if not self.strict:
@@ -443,7 +445,7 @@ class StreamParser:
             return
         state = st.phase
         if state is ParserState.CONTENT:
-            self._finish_message(None)
+            self.finish_message(None)
         elif state is ParserState.HEADER:
             if self.strict:
                 raise ParseError("Unexpected EOS while waiting for message header to complete")
@@ -453,7 +455,7 @@ class StreamParser:
                 if st.phase is ParserState.CONTENT:
                     if rest:
                         self._text(rest)
-                    self._finish_message(None)
+                    self.finish_message(None)
                     return
             if not repair.header_ended_by(self, st, None):
                 repair.note_last(st, "output ended inside a message header")
@@ -463,7 +465,7 @@ class StreamParser:
             if stray and not st.messages and st.held is None:
                 st.stray = []
                 self._text(repair.open_headerless(self, st, stray))
-                self._finish_message(None)
+                self.finish_message(None)
             else:
                 repair.drop_stray(st, "text after the last message ignored")
 

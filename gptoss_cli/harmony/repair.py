@@ -1,19 +1,20 @@
 """Lenient repairs: what the parser does with real gpt-oss output that strict parsing refuses.
 
-Functions of the :class:`~gptoss_cli.harmony.parser.StreamParser` they repair: control tokens in
-the wrong place, headers without ``<|message|>``, stray text between messages, output whose
-special tokens the server stripped (``analysis...assistantfinal...``, read with ``markers``),
-tool-call arguments that end where their JSON value ends, and messages held until what follows
-them tells whether they are the answer (``hold``/``settle``). Every repair is recorded in the
-message's notes. Analysis text is never classified as final; text that cannot be told from
-reasoning is not either (README, "How gptoss reads broken output").
+Each repair works on the parser's :class:`~gptoss_cli.harmony.state.ParseState` and calls
+nothing of the parser but the three operations of :class:`ParserOps`. They handle control
+tokens in the wrong place, headers without ``<|message|>``, stray text between messages, output
+whose special tokens the server stripped (``analysis...assistantfinal...``, read with
+``markers``), tool-call arguments that end where their JSON value ends, and messages held until
+what follows them tells whether they are the answer (``hold``/``settle``). Every repair is
+recorded in the message's notes. Analysis text is never classified as final; text that cannot
+be told from reasoning is not either (README, "How gptoss reads broken output").
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gptoss_cli.harmony import tokens as T
 from gptoss_cli.harmony.header import RUST_WHITESPACE, Header, parse_lenient
@@ -21,8 +22,21 @@ from gptoss_cli.harmony.markers import MARK, MORE, WEAK_WORDS, punct, stripped_h
 from gptoss_cli.harmony.types import Message, Role
 
 if TYPE_CHECKING:
-    from gptoss_cli.harmony.parser import StreamParser
     from gptoss_cli.harmony.state import ParseState, Provisional
+
+
+class ParserOps(Protocol):
+    """The parser operations a repair may call (:class:`~gptoss_cli.harmony.parser.StreamParser`'s)."""
+
+    def end_header(self) -> None:
+        """``<|message|>``: parse the header so far and open its message."""
+
+    def open_message(self, header: Header) -> None:
+        """Content of a message with this header follows (a held message is settled first)."""
+
+    def finish_message(self, terminator: str | None) -> None:
+        """The open message is complete: publish it, or hold it if its reading waits."""
+
 
 TERMINATOR_TEXT = {
     T.END: "<|end|>",
@@ -35,6 +49,8 @@ TERMINATOR_TEXT = {
 _BARE_AFTER = 64
 #: Wait at most this many characters to tell whether stripped text is a header.
 _HOLD_MAX = 256
+#: The role names, as a header may start with them.
+_ROLE_WORDS = frozenset(r.value for r in Role)
 #: Header text before the first special token that is a header, not the answer.
 _HEADERISH = re.compile(
     r"(?:assistant)?(?:\s*(?:to=\S*|functions\.\S*|(?i:analysis)|commentary|final|json|code\S*))*\s*"
@@ -51,14 +67,10 @@ def drop_runon(s: ParseState) -> None:
 def _could_be_header(head: str) -> bool:
     """Whether headerless text may still turn into a header once a special token arrives."""
     word = head.split(None, 1)[0] if head.strip() else ""
-    return (
-        head.startswith("to=")
-        or word in Role._value2member_map_
-        or any(r.value.startswith(head) for r in Role)
-    )
+    return head.startswith("to=") or word in _ROLE_WORDS or any(r.value.startswith(head) for r in Role)
 
 
-def special_in_header(p: StreamParser, s: ParseState, token: int) -> None:
+def special_in_header(p: ParserOps, s: ParseState, token: int) -> None:
     if token == T.START:
         partial = "".join(s.raw_header).strip()
         s.message_notes.append(
@@ -75,7 +87,7 @@ def special_in_header(p: StreamParser, s: ParseState, token: int) -> None:
         s.message_notes.append(f"{T.SPECIAL_TEXT[token]} in header ignored")
 
 
-def header_ended_by(p: StreamParser, s: ParseState, terminator: str | None) -> bool:
+def header_ended_by(p: ParserOps, s: ParseState, terminator: str | None) -> bool:
     """A header ended without ``<|message|>``; the text after its fields is the body."""
     text = s.header_text(strict=False)
     if not text.strip(RUST_WHITESPACE):
@@ -90,17 +102,17 @@ def header_ended_by(p: StreamParser, s: ParseState, terminator: str | None) -> b
         return False
     s.message_notes.extend(notes)
     s.message_notes.append("missing <|message|>: the header's remaining text taken as content")
-    p._open_message(header)
+    p.open_message(header)
     s.content.append(body)
     s.deltas.append(body)
-    p._finish_message(terminator)
+    p.finish_message(terminator)
     return True
 
 
 # --- headerless output: bare text or special tokens stripped by the server ---------------
 
 
-def decide(p: StreamParser, s: ParseState, *, final: bool) -> str:
+def decide(p: ParserOps, s: ParseState, *, final: bool) -> str:
     """No special token yet at a message start: a header, stripped markers, or headerless text.
 
     Returns the text that now belongs to an opened message's content ("" while undecided).
@@ -135,9 +147,9 @@ def header_words(s: ParseState) -> bool:
     return not head.strip(RUST_WHITESPACE) or _HEADERISH.fullmatch(head) is not None
 
 
-def open_headerless(p: StreamParser, s: ParseState, text: str) -> str:
+def open_headerless(p: ParserOps, s: ParseState, text: str) -> str:
     """Open a message for text with no Harmony header; what it is is decided when it ends."""
-    p._open_message(Header(Role.ASSISTANT))
+    p.open_message(Header(Role.ASSISTANT))
     s.provisional = "headerless"
     s.message_notes.append("no Harmony header")
     _start_scan(s)
@@ -145,7 +157,7 @@ def open_headerless(p: StreamParser, s: ParseState, text: str) -> str:
 
 
 def open_stripped(
-    p: StreamParser,
+    p: ParserOps,
     s: ParseState,
     channel: str | None,
     recipient: str | None,
@@ -158,7 +170,7 @@ def open_stripped(
     follows it (reasoning may itself contain the word ``assistantfinal``).
     """
     held = channel == "final" and recipient is None
-    p._open_message(Header(Role.ASSISTANT, None, None if held else channel, recipient, content_type))
+    p.open_message(Header(Role.ASSISTANT, None, None if held else channel, recipient, content_type))
     if held:
         s.provisional = "final"
     s.message_notes.append("special tokens missing from the output (stripped by the server?)")
@@ -172,7 +184,7 @@ def _start_scan(s: ParseState) -> None:
     s.scan_prev = ""
 
 
-def stripped_text(p: StreamParser, s: ParseState, text: str) -> str:
+def stripped_text(p: ParserOps, s: ParseState, text: str) -> str:
     """Content of a message with markers stripped: look for the next message's marker.
 
     Returns the text after a marker (the next message's content) or "".
@@ -197,7 +209,7 @@ def stripped_text(p: StreamParser, s: ParseState, text: str) -> str:
         elif isinstance(found, tuple):
             emit_stripped(s, buf[:at])
             s.scan_held = ""
-            p._finish_message(None)
+            p.finish_message(None)
             return open_stripped(p, s, *found)
         pos = at + 1
     hold = 0
@@ -221,7 +233,7 @@ def emit_stripped(s: ParseState, text: str) -> None:
         s.scan_prev = text[-1]
 
 
-def stripped_before_special(p: StreamParser, s: ParseState) -> str:
+def stripped_before_special(p: ParserOps, s: ParseState) -> str:
     """A special token ends stripped text: a marker held at its end (``...assistantfinal``) is
     complete, and opens its message (``<|message|>`` after it is then a header's end).
 
@@ -239,7 +251,7 @@ def stripped_before_special(p: StreamParser, s: ParseState) -> str:
         end_stripped(s)
         return ""
     s.scan_held = ""
-    p._finish_message(None)
+    p.finish_message(None)
     return open_stripped(p, s, *found)
 
 
@@ -252,7 +264,7 @@ def end_stripped(s: ParseState) -> None:
 # --- tool-call arguments: they end where their JSON value ends ---------------------------
 
 
-def json_text(p: StreamParser, s: ParseState, text: str) -> str:
+def json_text(p: ParserOps, s: ParseState, text: str) -> str:
     """Content of a tool call: returns what is left once the arguments' JSON value has ended."""
     scan = s.json
     assert scan is not None
@@ -263,7 +275,7 @@ def json_text(p: StreamParser, s: ParseState, text: str) -> str:
             return ""
         emit_stripped(s, text[:i])
         s.message_notes.append("arguments end where their JSON value ends")
-        p._finish_message(None)
+        p.finish_message(None)
         # a tool call ends the turn: what follows was written without the tool's result
         s.expect_start()
         s.runon = [text[i:]]
@@ -337,24 +349,24 @@ def _done(s: ParseState, message: Message, terminator: str | None) -> None:
 # --- lenient repairs around content -----------------------------------------------------
 
 
-def special_in_content(p: StreamParser, s: ParseState, token: int) -> None:
+def special_in_content(p: ParserOps, s: ParseState, token: int) -> None:
     if token == T.START:
         s.message_notes.append("missing <|end|>: message closed by <|start|>")
-        p._finish_message(None)
+        p.finish_message(None)
         s.begin_header(implicit=False)
     elif token == T.CHANNEL:
         s.message_notes.append("missing <|end|>: message closed by a new <|channel|>")
-        p._finish_message(None)
+        p.finish_message(None)
         s.begin_header(implicit=True, text=T.SPECIAL_TEXT[T.CHANNEL])
     else:
         s.message_notes.append(f"{T.SPECIAL_TEXT[token]} removed from content")
 
 
-def special_between(p: StreamParser, s: ParseState, token: int) -> None:
+def special_between(p: ParserOps, s: ParseState, token: int) -> None:
     if token in (T.CHANNEL, T.MESSAGE):
         stray = "".join(s.stray).strip(RUST_WHITESPACE)
         s.stray = []
-        role_word = stray if stray in Role._value2member_map_ else ""
+        role_word = stray if stray in _ROLE_WORDS else ""
         if stray and not role_word:
             note_last(s, f"text between messages ignored: {stray[:40]!r}")
         notes = s.message_notes
@@ -364,7 +376,7 @@ def special_between(p: StreamParser, s: ParseState, token: int) -> None:
         if token == T.CHANNEL:
             s.raw_header.append(T.SPECIAL_TEXT[token])
         else:
-            p._end_header()
+            p.end_header()
     elif token in TERMINATOR_TEXT:
         note_last(s, f"extra {T.SPECIAL_TEXT[token]} ignored")
     else:
