@@ -32,11 +32,7 @@ from gptoss_cli.session.setup import (
 )
 
 if TYPE_CHECKING:
-    from gptoss_cli.config.resolve import Settings
-    from gptoss_cli.session.replay import RunSpec, Saver, Source, ToolSetup
-    from gptoss_cli.session.turn import Session
-    from gptoss_cli.tools.calls import Approver
-    from gptoss_cli.tools.registry import Registry
+    from gptoss_cli.session.replay import RunSpec
 
 
 @app.command()
@@ -101,6 +97,7 @@ def replay(
     from gptoss_cli.config.resolve import resolve
     from gptoss_cli.errors import GptossError
     from gptoss_cli.session.replay import Interrupted, format_summary, parse_efforts, plan_runs, run_all
+    from gptoss_cli.session.replay_setup import load_sources, saver, tool_setup
     from gptoss_cli.session.setup import (
         target_for,
         with_server,
@@ -114,7 +111,7 @@ def replay(
     }
     settings = resolve(flags, require_key=not dry_run)  # a dry run sends nothing: no key needed
     efforts = parse_efforts(reasoning) if reasoning is not None else ()
-    sources = _sources(files, settings)
+    sources = load_sources(files, settings)
     if out is not None:
         _make_dir(out)
     specs = plan_runs(sources, efforts, instructions=system, out_dir=out)
@@ -122,7 +119,7 @@ def replay(
         _print_prompts(specs)
         return
     target = target_for(with_server(settings), split_options(option or []))
-    setup = _tool_setup(
+    setup = tool_setup(
         tool_results,
         ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes),
         settings,
@@ -130,7 +127,7 @@ def replay(
     )
     view = RunPrinter(view_options(settings), several=len(specs) > 1) if jobs <= 1 else None
     try:
-        reports = run_all(specs, target, jobs=jobs, view=view, save=_saver(settings), tools=setup)
+        reports = run_all(specs, target, jobs=jobs, view=view, save=saver(settings), tools=setup)
     except Interrupted as exc:
         sys.stderr.write("\n" + format_summary(exc.reports))
         raise
@@ -141,41 +138,6 @@ def replay(
             f"{len(failed)} of {len(reports)} runs did not end with final answers",
             hint="see OUTCOME in the summary",
         )
-
-
-def _tool_setup(mode: str, flags: ToolFlags, settings: Settings, unmatched: str) -> ToolSetup | None:
-    """How tool calls are answered in the runs."""
-    from gptoss_cli.errors import UsageError
-    from gptoss_cli.session.replay import recorded_or_live, recorded_tools
-    from gptoss_cli.session.setup import build_tools
-    from gptoss_cli.tools.calls import Approver
-
-    if mode not in ("recorded", "live", "none"):
-        raise UsageError(f"--tool-results {mode!r}: use recorded, live or none")
-    if unmatched not in ("refuse", "live"):
-        raise UsageError(f"--unmatched {unmatched!r}: use refuse or live")
-
-    def live(spec: RunSpec) -> tuple[Registry | None, Approver]:
-        # each run its own tools (a python process keeps state); no terminal: --yes or approve=auto
-        return build_tools(flags, settings), Approver(assume_yes=flags.yes)
-
-    if mode == "recorded":
-        return recorded_or_live(live) if unmatched == "live" else recorded_tools
-    return None if mode == "none" else live
-
-
-def _sources(refs: list[str], settings: Settings) -> list[Source]:
-    from gptoss_cli.session.persist import mark_incomplete
-    from gptoss_cli.session.replay import load_conversation, source_from
-    from gptoss_cli.session.setup import chat_settings
-
-    base = chat_settings(settings)
-    sources = []
-    for ref in refs:
-        record = load_conversation(ref)
-        source = source_from(ref, record, base, mark_incomplete(record))
-        sources.append(source)
-    return sources
 
 
 def _make_dir(path: Path) -> None:
@@ -199,33 +161,3 @@ def _print_prompts(specs: list[RunSpec]) -> None:
             sys.stdout.write(("" if first else "\n") + head + "\n" + prompt + "\n")
             first = False
     sys.stdout.flush()
-
-
-def _saver(settings: Settings) -> Saver:
-    """Saves a run as a new conversation: in the history, or at the run's ``--out`` file."""
-
-    def save(session: Session, spec: RunSpec) -> str | None:
-        from dataclasses import replace
-
-        from gptoss_cli.session.persist import StorePersistence
-        from gptoss_cli.store import new_record
-
-        persistence = StorePersistence(settings)
-        persistence.enabled = True  # replay always writes its runs (that is what it is for)
-        source = spec.source.record
-        record = new_record(
-            base_url=session.target.base_url,
-            kind=session.target.profile.kind,
-            profile=settings.profile_name,
-            model=session.target.model,
-            reasoning_effort=spec.label,
-            options=dict(session.target.call_options),
-        )
-        origin = {"id": source.id, "file": str(source.path) if source.path is not None else None}
-        persistence.record = replace(record, meta=replace(record.meta, extra={"replay_of": origin}))
-        if spec.out is not None:
-            return str(persistence.save_as(session, str(spec.out)))
-        persistence.autosave(session)
-        return persistence.record.id if persistence.record is not None else None
-
-    return save
