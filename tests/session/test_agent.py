@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from gptoss_cli.config.resolve import resolve
@@ -20,6 +19,7 @@ from gptoss_cli.tools.registry import Registry
 from gptoss_cli.transport.client import Timeouts
 
 from ..cli.runner import run
+from ..cli.test_ask_tools import _tool_file
 from ..scripted_server import Reply, ScriptedServer, llamacpp_stream
 
 CALL = [
@@ -33,22 +33,9 @@ FINAL = ["<|channel|>final<|message|>", "It is sunny in Paris."]
 WEATHER = 'import json, sys\nprint(json.dumps({"city": json.load(sys.stdin)["city"], "sky": "sunny"}))\n'
 
 
-def _tool_file(tmp_path: Path) -> Path:
-    (tmp_path / "weather.py").write_text(WEATHER)
-    toml = tmp_path / "tools.toml"
-    toml.write_text(
-        "[tools.get_weather]\n"
-        'description = "Current weather for a city"\n'
-        f'command = ["{sys.executable}", "weather.py"]\n'
-        'parameters = { city = "string" }\n'
-        'approve = "ask"\n'
-    )
-    return toml
-
-
 def _registry(tmp_path: Path) -> Registry:
     registry = Registry()
-    for namespace in load_tool_file(_tool_file(tmp_path)):
+    for namespace in load_tool_file(_tool_file(tmp_path, WEATHER, approve="ask")):
         registry.add(namespace)
     return registry
 
@@ -113,7 +100,9 @@ def test_ask_json_prints_the_stored_calls(scripted_server: ScriptedServer, tmp_p
         "/v1/completions", Reply.sse(llamacpp_stream(CALL)), Reply.sse(llamacpp_stream(FINAL))
     )
     args = ["--base-url", scripted_server.url, "--kind", "llamacpp", "--yes", "--json"]
-    result = run(["ask", "Weather in Paris?", "--tools", str(_tool_file(tmp_path)), *args])
+    result = run(
+        ["ask", "Weather in Paris?", "--tools", str(_tool_file(tmp_path, WEATHER, approve="ask")), *args]
+    )
     assert result.code == 0, result.stderr
     printed = json.loads(result.out)["tool_calls"]
     (summary,) = Store().summaries()
