@@ -33,6 +33,7 @@ from gptoss_cli.cli.common import (
     persistence_for,
     server_flags,
     split_options,
+    started_server,
 )
 
 
@@ -79,7 +80,10 @@ def chat(
         "role": role,
     }
     tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
-    session, settings, registry = open_session(flags, split_options(option or []), tool_flags)
+    # On a terminal, finding no server leads to an offer to start one (ui/offer.py); piped, to one line.
+    session, settings, registry = open_session(
+        flags, split_options(option or []), tool_flags, offer_server=sys.stdout.isatty()
+    )
     persistence = persistence_for(settings)
     if file is not None:
         session.history = history_of(persistence.load(file))
@@ -113,3 +117,6 @@ def chat(
     finally:
         if repl.tools is not None:
             repl.tools.close()
+        note = started_server(settings)
+        if note is not None:
+            sys.stderr.write(note)

@@ -312,35 +312,71 @@ def _only_model(models: list[Any] | None) -> str | None:
     raise UsageError(f"the server lists {len(models)} models ({names})", hint="choose one with --model")
 
 
-def with_server(settings: Settings) -> Settings:
+def with_server(settings: Settings, *, offer: bool = False) -> Settings:
     """``settings`` with a base URL: the configured one, or a local server found on a usual port.
 
     Discovery runs only when flags, environment and config name no URL; it says once on stderr which
-    server it chose (later runs reuse the cached choice quietly).
+    server it chose (later runs reuse the cached choice quietly). When it finds none and ``offer`` is
+    set (a chat on a terminal), the user may start one there and then (:mod:`gptoss_cli.ui.offer`).
     """
     if settings.sources.get("profile.base_url", "default") != "default":
         return settings
+    from gptoss_cli.errors import ServerError
     from gptoss_cli.paths import cache_dir
     from gptoss_cli.servers.discover import find_server
 
-    found = find_server(cache_dir())
+    try:
+        found = find_server(cache_dir())
+    except ServerError as missing:
+        if not offer:
+            raise
+        from gptoss_cli.ui.offer import offer_server
+
+        running = offer_server(
+            missing, settings.profile.model, cache_dir(), stdin=sys.stdin, stderr=sys.stderr
+        )
+        return _using(settings, running.plan.base_url, f"{STARTED}, pid {running.process.pid}")
     if found.fresh:
         model = "" if found.gptoss_model else " (it lists no gpt-oss model)"
         sys.stderr.write(
             f"gptoss: no base URL configured; using {found.base_url}, the usual port of "
             f"{found.usual_for}{model} (--base-url or GPTOSS_BASE_URL to choose)\n"
         )
-    sources = {**settings.sources, "profile.base_url": f"found on port {found.base_url.rsplit(':', 1)[1]}"}
-    return replace(settings, profile=replace(settings.profile, base_url=found.base_url), sources=sources)
+    return _using(settings, found.base_url, f"found on port {found.base_url.rsplit(':', 1)[1]}")
+
+
+STARTED = "started by this chat"
+"""The source of a base URL whose server the chat itself started (ui/offer.py), before its pid."""
+
+
+def started_server(settings: Settings) -> str | None:
+    """What to say when the chat ends, if it started its server: that it still runs, and how to stop it."""
+    source = settings.sources.get("profile.base_url", "")
+    if not source.startswith(STARTED + ", pid "):
+        return None
+    pid = source.rsplit(" ", 1)[1]
+    return (
+        f"gptoss: the server this chat started still runs at {settings.profile.base_url} for the next "
+        f"chat; stop it with: kill {pid}\n"
+    )
+
+
+def _using(settings: Settings, base_url: str, source: str) -> Settings:
+    sources = {**settings.sources, "profile.base_url": source}
+    return replace(settings, profile=replace(settings.profile, base_url=base_url), sources=sources)
 
 
 def open_session(
-    flags: dict[str, Any], call_options: Sequence[tuple[str, str]], tools: ToolFlags | None = None
+    flags: dict[str, Any],
+    call_options: Sequence[tuple[str, str]],
+    tools: ToolFlags | None = None,
+    *,
+    offer_server: bool = False,
 ) -> tuple[Session, Settings, Registry | None]:
     """Resolve config for these flags, load the tools, and open a session on the server.
 
     Local input (config, tool files) is checked before the server is contacted, so a broken file
-    is reported even when the server is down.
+    is reported even when the server is down. ``offer_server``: see :func:`with_server`.
     """
     from gptoss_cli.config.resolve import resolve
     from gptoss_cli.session.turn import Session
@@ -349,7 +385,7 @@ def open_session(
     chat = chat_settings(settings)
     registry = build_tools(tools, settings) if tools is not None else None
     try:
-        settings = with_server(settings)
+        settings = with_server(settings, offer=offer_server)
         session = Session(target_for(settings, call_options), chat)
     except BaseException:
         if registry is not None:
