@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Annotated, Any
 
@@ -119,4 +120,5 @@ def chat(
             repl.tools.close()
         note = started_server(settings)
         if note is not None:
-            sys.stderr.write(note)
+            with contextlib.suppress(OSError):  # the terminal may be gone (a hang-up ended the chat)
+                sys.stderr.write(note)

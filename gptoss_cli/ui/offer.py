@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gptoss_cli import errors
 from gptoss_cli.ui.sanitize import sanitize
+from gptoss_cli.ui.signals import terminate_gracefully
 
 if TYPE_CHECKING:
     from gptoss_cli.servers.serve import Running
@@ -46,8 +47,6 @@ def offer_server(
     model = ask_model(str(missing), default, model_problem, stdin=stdin, stderr=stderr)
     if model is None:
         raise missing
-    from gptoss_cli.ui.signals import terminate_gracefully
-
     progress = Progress(stderr)
     try:
         with terminate_gracefully():  # a hang-up while it loads stops the server too (launch does)
