@@ -30,12 +30,18 @@ def test_mypy_strict() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_ci_runs_the_readme_test_command_word_for_word() -> None:
-    """The README's quick start gives two commands; CI runs the second (the tests) exactly as written."""
-    root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
+def readme_commands() -> tuple[str, str]:
+    """The README quick start's two commands, without their comments: install and chat, and the tests."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     install, tests = (line.split("  #", 1)[0].strip() for line in block.strip().splitlines())
+    return install, tests
+
+
+def test_ci_runs_the_readme_test_command_word_for_word() -> None:
+    """The README's quick start gives two commands; CI runs the second (the tests) exactly as written,
+    and the llama tier the first (tests/llama/test_readme_quick_start.py)."""
+    install, tests = readme_commands()
     assert install.startswith("python3 -m venv .venv && ") and install.endswith("gptoss chat")
-    ci = (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci

@@ -169,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         fail_line(f"internal error: {type(exc).__name__}: {exc}", "run with --debug for the traceback")
         return 1
+    if result == EXIT_INTERRUPTED:  # typer's answer to a Ctrl-C no command caught: end the ^C line
+        from gptoss_cli.ui.interrupts import ignore_from_now
+
+        ignore_from_now()
+        sys.stderr.write("\n")
     return result if isinstance(result, int) else 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Annotated, Any
 
@@ -32,6 +33,7 @@ from gptoss_cli.cli.common import (
     split_options,
 )
 from gptoss_cli.session.setup import (
+    ServerOffer,
     ToolFlags,
     open_session,
     persistence_for,
@@ -81,7 +83,15 @@ def chat(
         "role": role,
     }
     tool_flags = ToolFlags(tuple(tools or ()), tuple(functions or ()), python, browser, yes, max_steps)
-    session, settings, registry = open_session(flags, split_options(option or []), tool_flags)
+    # On a terminal, finding no server leads to an offer to start one (ui/offer.py); piped, to one line.
+    offer: ServerOffer | None = None
+    if sys.stdout.isatty():
+        from gptoss_cli.ui.offer import offer_on_terminal
+
+        offer = offer_on_terminal
+    session, settings, registry = open_session(
+        flags, split_options(option or []), tool_flags, offer_server=offer
+    )
     persistence = persistence_for(settings)
     if file is not None:
         session.history = history_of(persistence.load(file))
@@ -115,3 +125,9 @@ def chat(
     finally:
         if repl.tools is not None:
             repl.tools.close()
+        from gptoss_cli.session.setup import started_server
+
+        note = started_server(settings)
+        if note is not None:
+            with contextlib.suppress(OSError):  # the terminal may be gone (a hang-up ended the chat)
+                sys.stderr.write(note)

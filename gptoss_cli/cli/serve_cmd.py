@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -34,72 +32,49 @@ def serve(
 
     Arguments after MODEL that gptoss does not know go to the server. Ctrl-C stops the server.
     """
-    from gptoss_cli.errors import UsageError
+    from gptoss_cli.errors import ServerError, UsageError
     from gptoss_cli.paths import cache_dir
-    from gptoss_cli.servers.serve import download, is_repo_id, plan, start, wait_until_healthy
+    from gptoss_cli.servers.serve import launch, stop, tail
+    from gptoss_cli.ui.signals import terminate_gracefully
 
     if engine not in (None, "llamacpp", "vllm"):
         raise UsageError(f"unknown engine {engine!r}", hint="use llamacpp or vllm")
     if context <= 0:
         raise UsageError("--ctx must be a positive number of tokens")
-    if is_repo_id(model):
-        sys.stderr.write(f"gptoss: downloading {model} from Hugging Face (resumable; cached)\n")
-        local = download(model)
-    else:
-        local = Path(model).expanduser()
-        if not local.exists():
-            raise UsageError(f"{model}: no such file or directory", hint="give a path or owner/name")
     chosen: Any = engine
-    serve_plan = plan(local, engine=chosen, host=host, port=port, context=context, extra=list(ctx.args))
-    log = cache_dir() / "serve" / f"{serve_plan.engine}-{serve_plan.base_url.rsplit(':', 1)[1]}.log"
-    sys.stderr.write(f"gptoss: starting {serve_plan.title} for {serve_plan.model} (log: {log})\n")
-    process = start(serve_plan, log)
-    _stop_on_sigterm(process)
-    try:
-        wait_until_healthy(process, serve_plan, log, tick=_dot)
-        sys.stderr.write(f"\ngptoss: {serve_plan.title} is ready; Ctrl-C stops it. Try: gptoss chat\n")
-        sys.stdout.write(serve_plan.base_url + "\n")
-        sys.stdout.flush()
-        code = process.wait()
-    except BaseException:
-        _stop(process)
-        raise
+    with terminate_gracefully():  # SIGTERM and SIGHUP stop the server too, as Ctrl-C does
+        running = launch(
+            model,
+            cache_dir=cache_dir(),
+            say=_say,
+            tick=_dot,
+            engine=chosen,
+            host=host,
+            port=port,
+            context=context,
+            extra=list(ctx.args),
+        )
+        title, url = running.plan.title, running.plan.base_url
+        try:
+            sys.stderr.write(f"\ngptoss: {title} is ready; Ctrl-C stops it. Try: gptoss chat\n")
+            sys.stdout.write(url + "\n")
+            sys.stdout.flush()
+            code = running.process.wait()
+        except BaseException:
+            stop(running.process)
+            raise
     if code != 0:
-        from gptoss_cli.errors import ServerError
-        from gptoss_cli.servers.serve import tail
+        raise ServerError(
+            f"{title} exited with code {code}:\n{tail(running.log)}", hint=f"log: {running.log}"
+        )
 
-        raise ServerError(f"{serve_plan.title} exited with code {code}:\n{tail(log)}", hint=f"log: {log}")
+
+def _say(text: str) -> None:
+    sys.stderr.write(f"gptoss: {text}\n")
+    sys.stderr.flush()
 
 
 def _dot(waited: float) -> None:
     if int(waited * 4) % 8 == 0:  # every other second
         sys.stderr.write(".")
         sys.stderr.flush()
-
-
-def _stop(process: Any) -> None:
-    """End the server's process group: SIGTERM, then SIGKILL after 10 s."""
-    import os
-    import subprocess
-
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
-
-
-def _stop_on_sigterm(process: Any) -> None:
-    """SIGTERM and SIGHUP stop the server too (as Ctrl-C does), then exit 143/129."""
-
-    def handler(signum: int, _frame: object) -> None:
-        _stop(process)
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGHUP, handler)

@@ -11,7 +11,8 @@ any other repo is a vLLM checkpoint. The server gets the flags gptoss relies on:
 - vLLM: ``--max-model-len`` (the context gptoss reads back from ``/v1/models``).
 
 :func:`wait_until_healthy` polls the server's ``/health`` until it answers 200, and fails with the end of
-the server's log if the process exits first.
+the server's log if the process exits first. :func:`launch` does it all (download, plan, start, wait),
+for ``gptoss serve`` and for the server ``gptoss chat`` offers to start when it finds none.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ Engine = Literal["llamacpp", "vllm"]
 DEFAULT_PORTS: dict[str, int] = {"llamacpp": 8080, "vllm": 8000}
 """The ports ``gptoss chat`` looks at first when no URL is configured (:mod:`gptoss_cli.servers.discover`)."""
 DEFAULT_CONTEXT = 16384
+DEFAULT_MODEL = "ggml-org/gpt-oss-20b-GGUF"
+"""What ``gptoss chat`` offers to serve when it finds no server: gpt-oss-20b as one MXFP4 GGUF (12 GB)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,45 @@ def is_repo_id(text: str) -> bool:
     return len(parts) == 2 and all(parts) and not Path(text).exists() and not text.startswith((".", "/", "~"))
 
 
+def local_model(model: str, *, say: Callable[[str], None]) -> Path:
+    """The local file or directory for ``model``: a path as given, or a repo id downloaded first."""
+    if is_repo_id(model):
+        say(f"downloading {model} from Hugging Face (resumable; cached)")
+        return download(model)
+    local = Path(model).expanduser()
+    if not local.exists():
+        raise errors.UsageError(f"{model}: no such file or directory", hint="give a path or owner/name")
+    return local
+
+
+def model_problem(model: str) -> str | None:
+    """Why ``model`` cannot be served, or None: checked before anything is downloaded or started."""
+    if is_repo_id(model):
+        return None
+    local = Path(model).expanduser()
+    if not local.exists():
+        return f"{model}: no such file or directory (give a .gguf file, a model directory or owner/name)"
+    try:
+        engine_for(local)
+    except errors.UsageError as exc:
+        return str(exc)
+    return None
+
+
+def default_model(configured: str | None) -> str | None:
+    """The model to offer when no server runs, or None when no engine is installed to serve one.
+
+    The configured model when it names something servable (a path, a repo id), else gpt-oss-20b: as a
+    GGUF when llama-server is installed, else as vLLM's checkpoint ``openai/gpt-oss-20b``.
+    """
+    have_llama, have_vllm = find_llama_server() is not None, find_vllm() is not None
+    if not (have_llama or have_vllm):
+        return None
+    if configured and (is_repo_id(configured) or Path(configured).expanduser().exists()):
+        return configured
+    return DEFAULT_MODEL if have_llama else "openai/gpt-oss-20b"
+
+
 def download(repo: str, *, cache_dir: Path | None = None) -> Path:
     """Fetch ``owner/name[:FILE]`` from the Hugging Face hub; the local file (GGUF) or directory.
 
@@ -164,6 +206,66 @@ def download(repo: str, *, cache_dir: Path | None = None) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------- run
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A server :func:`launch` started and found healthy."""
+
+    plan: ServePlan
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def log_for(serve: ServePlan, cache_dir: Path) -> Path:
+    """Where a server's output goes: one file per engine and port, replaced at each start."""
+    return cache_dir / "serve" / f"{serve.engine}-{serve.base_url.rsplit(':', 1)[1]}.log"
+
+
+def launch(
+    model: str,
+    *,
+    cache_dir: Path,
+    say: Callable[[str], None],
+    tick: Callable[[float], None] | None = None,
+    engine: Engine | None = None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    context: int = DEFAULT_CONTEXT,
+    extra: Sequence[str] = (),
+) -> Running:
+    """Download (a repo id), plan, start and wait until healthy; ``say`` tells each step.
+
+    The server runs in its own session, so the terminal's Ctrl-C and hang-up do not reach it; anything
+    that ends the wait (a failed start, Ctrl-C, SIGTERM raised as an exception) stops it again.
+    """
+    local = local_model(model, say=say)
+    serve_plan = plan(local, engine=engine, host=host, port=port, context=context, extra=extra)
+    log = log_for(serve_plan, cache_dir)
+    say(f"starting {serve_plan.title} for {serve_plan.model} (log: {log})")
+    process = start(serve_plan, log)
+    try:
+        wait_until_healthy(process, serve_plan, log, tick=tick)
+    except BaseException:
+        stop(process)
+        raise
+    return Running(serve_plan, process, log)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End the server's process group: SIGTERM, then SIGKILL after 10 s."""
+    import signal
+
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
 
 
 def start(serve: ServePlan, log: Path) -> subprocess.Popen[bytes]:

@@ -7,7 +7,7 @@ here knows of Typer, so the same set-up serves every front end.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from gptoss_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from gptoss_cli.config.resolve import Settings
+    from gptoss_cli.errors import ServerError
     from gptoss_cli.servers.profiles import ServerProfile
     from gptoss_cli.session.persist import StorePersistence
     from gptoss_cli.session.turn import ChatSettings, Session, Target
@@ -233,35 +234,72 @@ def _only_model(models: list[Any] | None) -> str | None:
     raise UsageError(f"the server lists {len(models)} models ({names})", hint="choose one with --model")
 
 
-def with_server(settings: Settings) -> Settings:
+ServerOffer = Callable[["ServerError", "str | None"], "tuple[str, int]"]
+"""Called when no server is found: may start one (the missing error, the configured model) and
+return its base URL and process id, or raise the error again (ui/offer.py asks on a terminal)."""
+
+
+def with_server(settings: Settings, *, offer: ServerOffer | None = None) -> Settings:
     """``settings`` with a base URL: the configured one, or a local server found on a usual port.
 
     Discovery runs only when flags, environment and config name no URL; it says once on stderr which
-    server it chose (later runs reuse the cached choice quietly).
+    server it chose (later runs reuse the cached choice quietly). When it finds none and ``offer`` is
+    given (a chat on a terminal), the user may start one there and then.
     """
     if settings.sources.get("profile.base_url", "default") != "default":
         return settings
+    from gptoss_cli.errors import ServerError
     from gptoss_cli.paths import cache_dir
     from gptoss_cli.servers.discover import find_server
 
-    found = find_server(cache_dir())
+    try:
+        found = find_server(cache_dir())
+    except ServerError as missing:
+        if offer is None:
+            raise
+        base_url, pid = offer(missing, settings.profile.model)
+        return _using(settings, base_url, f"{STARTED}, pid {pid}")
     if found.fresh:
         model = "" if found.gptoss_model else " (it lists no gpt-oss model)"
         sys.stderr.write(
             f"gptoss: no base URL configured; using {found.base_url}, the usual port of "
             f"{found.usual_for}{model} (--base-url or GPTOSS_BASE_URL to choose)\n"
         )
-    sources = {**settings.sources, "profile.base_url": f"found on port {found.base_url.rsplit(':', 1)[1]}"}
-    return replace(settings, profile=replace(settings.profile, base_url=found.base_url), sources=sources)
+    return _using(settings, found.base_url, f"found on port {found.base_url.rsplit(':', 1)[1]}")
+
+
+STARTED = "started by this chat"
+"""The source of a base URL whose server the chat itself started (ui/offer.py), before its pid."""
+
+
+def started_server(settings: Settings) -> str | None:
+    """What to say when the chat ends, if it started its server: that it still runs, and how to stop it."""
+    source = settings.sources.get("profile.base_url", "")
+    if not source.startswith(STARTED + ", pid "):
+        return None
+    pid = source.rsplit(" ", 1)[1]
+    return (
+        f"gptoss: the server this chat started still runs at {settings.profile.base_url} for the next "
+        f"chat; stop it with: kill {pid}\n"
+    )
+
+
+def _using(settings: Settings, base_url: str, source: str) -> Settings:
+    sources = {**settings.sources, "profile.base_url": source}
+    return replace(settings, profile=replace(settings.profile, base_url=base_url), sources=sources)
 
 
 def open_session(
-    flags: dict[str, Any], call_options: Sequence[tuple[str, str]], tools: ToolFlags | None = None
+    flags: dict[str, Any],
+    call_options: Sequence[tuple[str, str]],
+    tools: ToolFlags | None = None,
+    *,
+    offer_server: ServerOffer | None = None,
 ) -> tuple[Session, Settings, Registry | None]:
     """Resolve config for these flags, load the tools, and open a session on the server.
 
     Local input (config, tool files) is checked before the server is contacted, so a broken file
-    is reported even when the server is down.
+    is reported even when the server is down. ``offer_server``: see :func:`with_server`.
     """
     from gptoss_cli.config.resolve import resolve
     from gptoss_cli.session.turn import Session
@@ -270,7 +308,7 @@ def open_session(
     chat = chat_settings(settings)
     registry = build_tools(tools, settings) if tools is not None else None
     try:
-        settings = with_server(settings)
+        settings = with_server(settings, offer=offer_server)
         session = Session(target_for(settings, call_options), chat)
     except BaseException:
         if registry is not None:

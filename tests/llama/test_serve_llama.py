@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import shlex
 import signal
 import socket
 import subprocess
@@ -15,7 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..hf_hub import HubServer
+from ..ui import test_tmux
+from .pane import ask_and_leave, force_every_answer, killed_by, send_line, start_in_shell, wait_done, wait_for
 from .server import Install, free_port
+
+tmux = test_tmux.tmux  # the fixture: a private tmux server with one 100x30 pane running /bin/sh
 
 
 @contextmanager
@@ -95,3 +100,36 @@ def test_serve_a_repo_id_downloaded_from_the_hub(llama_install: Install, tmp_pat
     assert report["server"]["kind"] == "llamacpp"  # type: ignore[index]
     cached = list((tmp_path / "hf").rglob("tiny-gpt-oss.gguf"))
     assert cached and cached[0].read_bytes()[:4] == b"GGUF"
+
+
+def test_chat_with_no_server_offers_to_serve_and_answers(
+    llama_install: Install, tmux: list[str], home: Path
+) -> None:
+    """A new user's first chat: no server on the usual port, so the chat offers one; the answer is the
+    tier's tiny model; the real llama-server starts, loads it, and the chat answers from it."""
+    force_every_answer(home)
+    port = free_port()  # stands in for 8080 (tests/usual_port.py): the real one may be in use here
+    path = f"{shlex.quote(str(llama_install.server.parent))}:$PATH"
+    command = shlex.join([sys.executable, "-m", "tests.usual_port", str(port), "chat"])
+    root = shlex.quote(str(Path(__file__).resolve().parents[2]))
+    channel = start_in_shell(
+        tmux, f"cd {root} && env GPTOSS_HOME={shlex.quote(str(home))} PATH={path} {command}"
+    )
+    pid = 0
+    try:
+        wait_for(tmux, "[y/N]")
+        send_line(tmux, "y")
+        wait_for(tmux, "Model to serve")
+        send_line(tmux, str(llama_install.model))
+        ready = wait_for(tmux, "›", timeout=300)
+        pid = killed_by(ready)
+        assert f"llama-server is ready at http://127.0.0.1:{port}" in ready
+        ask_and_leave(tmux)
+        screen = wait_done(tmux, channel)
+        assert "gptoss-exit=0" in screen and "Traceback" not in screen
+        assert f"still runs at http://127.0.0.1:{port} for the next chat; stop it with: kill {pid}" in screen
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) == 0, "the server should outlive the chat"
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)

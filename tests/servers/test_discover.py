@@ -100,6 +100,8 @@ def test_no_server_anywhere_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -
     result = run(["ask", "hi", "-n"])
     assert result.code == 1
     assert "no server found on 127.0.0.1" in result.stderr and "Traceback" not in result.stderr
+    assert "start one with `gptoss serve MODEL`" in result.stderr and "[y/N]" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1  # not a terminal: no offer, one line
 
 
 def test_a_configured_url_is_used_without_discovery(

@@ -106,3 +106,30 @@ def test_a_server_that_dies_at_start_up_is_reported_with_its_log(tmp_path: Path)
     assert done.returncode == 1 and done.stdout == ""
     assert "llama-server exited with code 3 before it was ready" in done.stderr
     assert "failed to load model" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_model_offered_follows_what_is_installed_and_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gptoss_cli.servers.serve import DEFAULT_MODEL, default_model
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert default_model(None) is None  # nothing installed to serve with: nothing offered
+    binary = _fake_binary(tmp_path / "bin", "llama-server", "exit 0")
+    monkeypatch.setenv("PATH", str(binary.parent))
+    assert default_model(None) == DEFAULT_MODEL == "ggml-org/gpt-oss-20b-GGUF"
+    assert default_model("gpt-oss-20b") == DEFAULT_MODEL  # a served model's name, not something to serve
+    assert default_model("acme/gpt-oss-GGUF") == "acme/gpt-oss-GGUF"
+    local = tmp_path / "m.gguf"
+    local.write_bytes(b"GGUF")
+    assert default_model(str(local)) == str(local)
+
+
+def test_a_model_that_cannot_be_served_is_told_before_anything_starts(tmp_path: Path) -> None:
+    from gptoss_cli.servers.serve import model_problem
+
+    (tmp_path / "m.gguf").write_bytes(b"GGUF")
+    (tmp_path / "empty").mkdir()
+    assert model_problem(str(tmp_path / "m.gguf")) is None and model_problem("acme/tiny-GGUF") is None
+    assert "no such file or directory" in str(model_problem(str(tmp_path / "nope.gguf")))
+    assert "neither a .gguf file nor a model directory" in str(model_problem(str(tmp_path / "empty")))
