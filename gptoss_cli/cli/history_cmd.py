@@ -15,7 +15,7 @@ import typer
 from gptoss_cli.cli import app
 
 if TYPE_CHECKING:
-    from gptoss_cli.store import ExportFormat, FileFormat, Record, Store, Summary
+    from gptoss_cli.store import ExportFormat, Store
 
 history_app = typer.Typer(
     help="Saved conversations: list and search them, show, remove, export, import.", no_args_is_help=True
@@ -46,13 +46,6 @@ def _warn_problems(store: Store) -> None:
         sys.stderr.write(for_stream(sys.stderr, f"gptoss: warning: skipped {text}\n"))
 
 
-def _row(summary: Summary, model_width: int) -> str:
-    when = summary.updated.astimezone().strftime("%Y-%m-%d %H:%M")
-    turns = f"{summary.turns} turn{'' if summary.turns == 1 else 's'}"
-    title = " ".join(summary.title.split())
-    return f"{summary.id}  {when}  {(summary.model or '-'):<{model_width}}  {turns:>8}  {title}"
-
-
 @history_app.command("list")
 def history_list(
     limit: Annotated[
@@ -74,7 +67,7 @@ def history_list(
     One line each: id, date, model, turns, title.
     """
     from gptoss_cli.paths import data_dir
-    from gptoss_cli.store.listing import quick_summaries
+    from gptoss_cli.store.listing import quick_summaries, summary_row
 
     found = quick_summaries(data_dir(), limit=limit or None, query=search)
     if found is None:  # no history yet, or the previous version's to import first
@@ -91,7 +84,7 @@ def history_list(
         sys.stderr.write(f"gptoss: {what}\n")
         return
     width = min(32, max(len(s.model or "-") for s in found))
-    _out("".join(_row(s, width) + "\n" for s in found))
+    _out("".join(summary_row(s, width) + "\n" for s in found))
 
 
 @history_app.command("show")
@@ -106,7 +99,7 @@ def history_show(
     A conversation with branches (or one that is a branch) starts with its tree.
     """
     from gptoss_cli.store import Store, dumps
-    from gptoss_cli.store.dump import to_text
+    from gptoss_cli.store.dump import branch_tree, to_text
 
     store = Store()
     record = store.load(conversation)  # a file path is read (a broken one names its line and column)
@@ -114,39 +107,8 @@ def history_show(
         _out(dumps(record))
         return
     where = str(record.path) if record.path is not None else f"{record.id} in {store.path}"
-    tree = _tree(store, record.id) if record.path is None else ""
+    tree = branch_tree(store.summaries(), record.id) if record.path is None else ""
     _out(f"{where}\n{tree}{to_text(record)}")
-
-
-def _tree(store: Store, ident: str) -> str:
-    """The branches around a conversation, drawn from its first ancestor (empty if it has none)."""
-    by_id = {s.id: s for s in store.summaries()}
-    root = ident
-    while by_id.get(root) is not None and by_id[root].parent in by_id:
-        root = by_id[root].parent or root
-    children: dict[str, list[Summary]] = {}
-    for summary in by_id.values():
-        if summary.parent is not None:
-            children.setdefault(summary.parent, []).append(summary)
-    if root == ident and ident not in children:
-        return ""
-    lines = [_node(by_id[root], ident)]
-
-    def draw(parent: str, indent: str) -> None:
-        kids = sorted(children.get(parent, []), key=lambda s: (s.parent_at or 0, s.created))
-        for n, kid in enumerate(kids):
-            last = n == len(kids) - 1
-            lines.append(f"{indent}{'└─' if last else '├─'} at message {kid.parent_at}: {_node(kid, ident)}")
-            draw(kid.id, indent + ("   " if last else "│  "))
-
-    draw(root, "")
-    return "branches:\n" + "".join(f"  {line}\n" for line in lines) + "\n"
-
-
-def _node(summary: Summary, current: str) -> str:
-    mark = "  ← this one" if summary.id == current else ""
-    turns = f"{summary.turns} turn{'' if summary.turns == 1 else 's'}"
-    return f"{summary.id}  {turns}  {' '.join(summary.title.split())}{mark}"
 
 
 @history_app.command("rm")
@@ -244,10 +206,11 @@ def history_import(
 
     from gptoss_cli.errors import StoreError, UsageError
     from gptoss_cli.store import Store, new_id, now
+    from gptoss_cli.store.imports import read_many
 
     if format not in _IMPORT_FORMATS:
         raise UsageError(f"unknown import format {format!r}", hint="use " + ", ".join(_IMPORT_FORMATS))
-    records = _read_many(file, format)
+    records = read_many(file, format)
     for name, record in records:
         if not record.conversation.messages:
             raise StoreError("nothing to import: the file has no messages", path=name)
@@ -262,62 +225,3 @@ def history_import(
             saved.append(store.create(replace(record, meta=meta, path=None), touch=False))
     sys.stderr.write(f"imported {len(saved)} conversation{'' if len(saved) == 1 else 's'} from {file}\n")
     _out("".join(f"{r.id}\n" for r in saved))
-
-
-def _read_many(file: str, format: str) -> list[tuple[str, Record]]:
-    """(name, record) for a file, each JSON file of a folder, or each line of a JSONL file."""
-    from gptoss_cli.errors import StoreError
-    from gptoss_cli.store import parse_record
-
-    path = Path(file).expanduser()
-    if file != "-" and path.is_dir():
-        files = sorted(p for p in path.rglob("*.json") if p.is_file() and not p.name.startswith("."))
-        if not files:
-            raise StoreError("no .json conversation files in this folder", path=file)
-        return [(str(p), _read_import(str(p), format)) for p in files]
-    if file != "-" and path.suffix == ".jsonl":
-        out = []
-        try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise StoreError(f"cannot read: {exc}", path=file) from exc
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{file}:{number}"
-            try:
-                data = json.loads(line)
-                out.append((where, parse_record(data, format=cast("FileFormat", format))))
-            except json.JSONDecodeError as exc:
-                raise StoreError(f"invalid JSON at column {exc.colno}: {exc.msg}", path=where) from exc
-            except StoreError as exc:
-                raise StoreError(exc.message, path=where, hint=exc.hint) from exc
-        if not out:
-            raise StoreError("nothing to import: the file has no conversations", path=file)
-        return out
-    return [(file, _read_import(file, format))]
-
-
-def _read_import(file: str, format: str) -> Record:
-    from gptoss_cli.errors import StoreError
-    from gptoss_cli.store import parse_record, read_record
-
-    if file != "-":
-        return read_record(Path(file).expanduser(), format=cast("FileFormat", format))
-    from gptoss_cli.bounds import FILE_BYTES, load_json
-
-    raw = sys.stdin.buffer.read(FILE_BYTES.value + 1)
-    if len(raw) > FILE_BYTES.value:
-        raise FILE_BYTES.error("<stdin>", "the input")
-    try:
-        data = load_json(raw.decode("utf-8-sig"), "<stdin>")
-    except UnicodeDecodeError as exc:
-        raise StoreError(f"not UTF-8 text (byte {exc.start})", path="<stdin>") from exc
-    except json.JSONDecodeError as exc:
-        raise StoreError(
-            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path="<stdin>"
-        ) from exc
-    try:
-        return parse_record(data, format=cast("FileFormat", format))
-    except StoreError as exc:
-        raise StoreError(exc.message, path="<stdin>", hint=exc.hint) from exc

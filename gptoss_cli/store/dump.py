@@ -9,10 +9,11 @@ after each turn its finish reason, token counts and times. No ANSI: it is meant 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gptoss_cli.harmony.types import DeveloperContent, Message, Role, SystemContent, ToolNamespaceConfig
+from gptoss_cli.store.listing import Summary
 from gptoss_cli.store.record import Record, Turn, redact_options
 
 __all__ = ["to_text"]
@@ -143,3 +144,35 @@ def _when(moment: Any) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def branch_tree(summaries: Iterable[Summary], ident: str) -> str:
+    """The branches around a conversation, drawn from its first ancestor (empty if it has none)."""
+    by_id = {s.id: s for s in summaries}
+    root = ident
+    while by_id.get(root) is not None and by_id[root].parent in by_id:
+        root = by_id[root].parent or root
+    children: dict[str, list[Summary]] = {}
+    for summary in by_id.values():
+        if summary.parent is not None:
+            children.setdefault(summary.parent, []).append(summary)
+    if root == ident and ident not in children:
+        return ""
+    lines = [_branch_node(by_id[root], ident)]
+
+    def draw(parent: str, indent: str) -> None:
+        kids = sorted(children.get(parent, []), key=lambda s: (s.parent_at or 0, s.created))
+        for n, kid in enumerate(kids):
+            last = n == len(kids) - 1
+            branch = f"{'└─' if last else '├─'} at message {kid.parent_at}: {_branch_node(kid, ident)}"
+            lines.append(indent + branch)
+            draw(kid.id, indent + ("   " if last else "│  "))
+
+    draw(root, "")
+    return "branches:\n" + "".join(f"  {line}\n" for line in lines) + "\n"
+
+
+def _branch_node(summary: Summary, current: str) -> str:
+    mark = "  ← this one" if summary.id == current else ""
+    turns = f"{summary.turns} turn{'' if summary.turns == 1 else 's'}"
+    return f"{summary.id}  {turns}  {' '.join(summary.title.split())}{mark}"

@@ -115,3 +115,11 @@ def quick_summaries(
             db.close()
     except sqlite3.Error:
         return None
+
+
+def summary_row(summary: Summary, model_width: int) -> str:
+    """One line of ``history list``: id, date, model, turns, title."""
+    when = summary.updated.astimezone().strftime("%Y-%m-%d %H:%M")
+    turns = f"{summary.turns} turn{'' if summary.turns == 1 else 's'}"
+    title = " ".join(summary.title.split())
+    return f"{summary.id}  {when}  {(summary.model or '-'):<{model_width}}  {turns:>8}  {title}"
