@@ -15,7 +15,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from gptoss_cli.config.resolve import resolve
-from gptoss_cli.harmony import Conversation, Message, Role
+from gptoss_cli.harmony import Role
 from gptoss_cli.servers.profiles import get_profile
 from gptoss_cli.session.persist import StorePersistence
 from gptoss_cli.session.turn import ChatSettings, Session, Target
@@ -26,27 +26,6 @@ from gptoss_cli.ui.repl import Repl, unfence
 from gptoss_cli.ui.stream import ViewOptions
 
 from ..scripted_server import PingUntilGone, Reply, ScriptedServer, llamacpp_stream
-
-
-class FilePersistence:
-    """A minimal Persistence for the tests: harmony JSON files."""
-
-    def __init__(self) -> None:
-        self.autosaves = 0
-
-    def autosave(self, session: Session) -> Path | None:
-        self.autosaves += 1
-        return None
-
-    def save_as(self, session: Session, path: str) -> Path:
-        Path(path).write_text(json.dumps(Conversation.from_messages(session.messages()).to_dict()))
-        return Path(path)
-
-    def load(self, path: str) -> list[Message]:
-        return list(Conversation.from_dict(json.loads(Path(path).read_text())).messages)
-
-    def new_conversation(self) -> None:
-        pass
 
 
 def _answer(text: str) -> Reply:
@@ -78,7 +57,7 @@ def _run(
         repl = Repl(
             session,
             ViewOptions(),
-            persistence or FilePersistence(),
+            persistence or _store_persistence()[0],
             input=inp,
             output=DummyOutput(),
             stdout=out,

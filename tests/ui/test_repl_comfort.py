@@ -18,7 +18,7 @@ from gptoss_cli.ui.stream import ViewOptions
 
 from ..scripted_server import ScriptedServer
 from ..server_sims import harmony_ids, simulate
-from .test_repl import FilePersistence
+from .test_repl import _store_persistence
 
 ANSWER = [*harmony_ids("<|channel|>final<|message|>Noted."), 200002]
 
@@ -34,7 +34,7 @@ def _chat(server: ScriptedServer, keys: str, **repl: Any) -> tuple[Session, str,
     with create_pipe_input() as inp:
         inp.send_text(keys)
         options = {"input": inp, "output": DummyOutput(), "stdout": out, "stderr": err, **repl}
-        Repl(session, ViewOptions(), FilePersistence(), **options).run()
+        Repl(session, ViewOptions(), _store_persistence()[0], **options).run()
     return session, out.getvalue(), err.getvalue()
 
 
