@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +123,8 @@ def atomic_write_text(path: Path, text: str, *, private: bool = False) -> None:
     file gets mode 0600 when ``private`` (conversations), else 0644; an existing
     file keeps its mode. Raises ``OSError``; callers translate it into their error class.
     """
+    import tempfile  # here: random and shutil come with it, and most commands write nothing
+
     data = text.encode("utf-8")  # before anything touches the disk: an encoding error changes nothing
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _target_mode(path, private)

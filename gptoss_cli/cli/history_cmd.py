@@ -5,7 +5,6 @@ Every ID may be a unique prefix of an id, or a conversation file's path.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
@@ -84,6 +83,8 @@ def history_list(
         found = store.summaries(limit=limit or None, query=search)
         _warn_problems(store)
     if as_json:
+        import json
+
         _out(json.dumps([s.to_dict() for s in found], ensure_ascii=False, indent=2) + "\n")
         return
     if not found:
@@ -266,6 +267,8 @@ def history_import(
 
 def _read_many(file: str, format: str) -> list[tuple[str, Record]]:
     """(name, record) for a file, each JSON file of a folder, or each line of a JSONL file."""
+    import json
+
     from gptoss_cli.errors import StoreError
     from gptoss_cli.store import parse_record
 
@@ -299,6 +302,8 @@ def _read_many(file: str, format: str) -> list[tuple[str, Record]]:
 
 
 def _read_import(file: str, format: str) -> Record:
+    import json
+
     from gptoss_cli.errors import StoreError
     from gptoss_cli.store import parse_record, read_record
 
