@@ -29,7 +29,9 @@ def _ascii_texts() -> list[str]:
     """Random ASCII strings over every character, and over the ones the split rules are about."""
     rng = random.Random(20240605)
     every = [chr(i) for i in range(128)]
-    rules = list("abcxyzABCXYZ019 \t\n\r\x0b\x0c\x1c\x1f\x00'sStTmMdDlLrReEvV.,;:!?-_/\\\"()[]{}<>@#$%^&*+=|~`")
+    rules = list(
+        "abcxyzABCXYZ019 \t\n\r\x0b\x0c\x1c\x1f\x00'sStTmMdDlLrReEvV.,;:!?-_/\\\"()[]{}<>@#$%^&*+=|~`"
+    )
     texts = []
     for n in range(6000):
         pool = every if n % 3 == 0 else rules
