@@ -20,6 +20,11 @@ from gptoss_cli.ui.signals import Terminated
 
 install()  # plain option values without pydantic (coerce.py)
 
+# httpx imports its own command-line tool (rich, pygments, click: 200M instructions, 60% of its
+# import) whenever they are installed, as they are here for the terminal view. gptoss never runs
+# it; a None entry makes that import fail, and httpx then leaves it out (see httpx/__init__.py).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 _ORDER = (
     "ask", "chat", "serve", "replay", "show", "diff", "history", "config", "doctor", "render", "parse",
     "completion",

@@ -50,6 +50,7 @@ def test_piped_ask_loads_no_terminal_ui(scripted_server: ScriptedServer) -> None
     assert done.returncode == 0, done.stderr
     assert done.stdout == "hi\n"
     assert "prompt_toolkit" not in modules and "rich.markdown" not in modules
+    assert "rich" not in modules and "pygments" not in modules  # httpx's own CLI is not loaded either
 
 
 def test_a_configured_url_costs_no_discovery(scripted_server: ScriptedServer) -> None:
