@@ -25,6 +25,8 @@ of instruction counts, which the load does not move.
 
 Children get ``GPTOSS_HOME`` in a temporary directory, ``OPENAI_*``/``GPTOSS_*`` cleared, and a
 byte-code cache (``PYTHONPYCACHEPREFIX``) written by a warm-up run, as an installed package has.
+``PYTHONUNBUFFERED`` is dropped (a user's shell does not set it; with it every write to the pipe,
+the floor client's included, is a system call per token).
 """
 
 from __future__ import annotations
@@ -91,6 +93,12 @@ def paired(floor: Callable[[], float], subject: Callable[[], float], rounds: int
     return _stats(a, b)
 
 
+def env_for(home: str) -> dict[str, str]:
+    env = child_env(home)
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
 def wall(argv: list[str], env: dict[str, str]) -> Callable[[], float]:
     def run() -> float:
         done = run_child(argv, env)
@@ -123,7 +131,7 @@ def _ir(floor: int, subject: int) -> dict[str, float]:
 
 
 def bench_version(home: str, rounds: int, callgrind: bool, tmp: Path) -> list[dict[str, Any]]:
-    env = child_env(home)
+    env = env_for(home)
     floor, subject = [PYTHON, "-c", "import typer"], [GPTOSS, "--version"]
     row: dict[str, Any] = {"name": "version", "floor_cmd": 'python -c "import typer"'}
     row["subject_cmd"] = "gptoss --version"
@@ -137,7 +145,7 @@ def bench_history(home: str, rounds: int, callgrind: bool, tmp: Path, count: int
     from store import WORD, fill_history  # imports gptoss_cli: only when asked for
 
     fill_history(Path(home), count)
-    env = child_env(home)
+    env = env_for(home)
     floor = [GPTOSS, "--version"]
     rows = []
     for name, args in (
@@ -157,7 +165,7 @@ def bench_history(home: str, rounds: int, callgrind: bool, tmp: Path, count: int
 def bench_first(
     server: FakeServer, home: str, rounds: int, callgrind: bool, tmp: Path
 ) -> list[dict[str, Any]]:
-    env = child_env(home)
+    env = env_for(home)
     url = server.url(32)
 
     def first(kind: str) -> Callable[[], float]:
@@ -187,7 +195,7 @@ def bench_first(
 def bench_stream(
     server: FakeServer, home: str, rounds: int, callgrind: bool, tmp: Path, sizes: tuple[int, int]
 ) -> list[dict[str, Any]]:
-    env = child_env(home)
+    env = env_for(home)
     small, big = sizes
     script = tmp / "floor_client.py"
     script.write_text(FLOOR_CLIENT)
