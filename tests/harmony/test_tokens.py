@@ -146,3 +146,14 @@ def test_the_cache_file_is_replaced_atomically(home: Path) -> None:
     T.Tokenizer()
     assert os.stat(path).st_ino != before  # a new file renamed over the old one, not rewritten in place
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_past_its_budget_of_ascii_text_the_tokenizer_builds_tiktoken(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(T, "ASCII_BUDGET", 200)
+    tok = T.Tokenizer()
+    first, second = "The first text, well within the budget. " * 3, "The second one spends the rest. " * 3
+    assert tok.encode(first) == reference().encode_ordinary(first)
+    assert tok._tiktoken is None  # the rank table did it
+    assert tok.encode(second) == reference().encode_ordinary(second)
+    assert tok._tiktoken is not None  # over the budget: tiktoken from now on
+    assert tok.encode(first) == reference().encode_ordinary(first)
