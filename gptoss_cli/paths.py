@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ __all__ = [
     "ENV_HOME",
     "AppDirs",
     "app_dirs",
+    "atomic_write_bytes",
     "atomic_write_text",
     "cache_dir",
     "config_dir",
@@ -124,7 +124,13 @@ def atomic_write_text(path: Path, text: str, *, private: bool = False) -> None:
     file gets mode 0600 when ``private`` (conversations), else 0644; an existing
     file keeps its mode. Raises ``OSError``; callers translate it into their error class.
     """
-    data = text.encode("utf-8")  # before anything touches the disk: an encoding error changes nothing
+    atomic_write_bytes(path, text.encode("utf-8"), private=private)  # an encoding error writes nothing
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> None:
+    """:func:`atomic_write_text` for bytes."""
+    import tempfile  # here: random and shutil come with it, and most commands write nothing
+
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _target_mode(path, private)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -14,8 +14,16 @@ import typer
 from typer.core import TyperGroup
 
 from gptoss_cli import __version__
+from gptoss_cli.cli.coerce import install
 from gptoss_cli.errors import GptossError, UsageError
 from gptoss_cli.ui.signals import Terminated
+
+install()  # plain option values without pydantic (coerce.py)
+
+# httpx imports its own command-line tool (rich, pygments, click: 200M instructions, 60% of its
+# import) whenever they are installed, as they are here for the terminal view. gptoss never runs
+# it; a None entry makes that import fail, and httpx then leaves it out (see httpx/__init__.py).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 _ORDER = (
     "ask", "chat", "serve", "replay", "show", "diff", "history", "config", "doctor", "render", "parse",
@@ -116,25 +124,48 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 """The exit codes (the README's table): an answer, an error, a usage error, Ctrl-C."""
 
 
+COMMAND_MODULES = {
+    "ask": "ask_cmd", "chat": "chat_cmd", "serve": "serve_cmd", "replay": "replay_cmd", "show": "show_cmd",
+    "diff": "show_cmd", "history": "history_cmd", "config": "config_cmd", "doctor": "doctor_cmd",
+    "render": "harmony_cmds", "parse": "harmony_cmds", "completion": "completion_cmd",
+}  # fmt: skip
+"""Which module of this package registers each command (a test checks it against the modules)."""
+
+_COMPLETE_VAR = "_GPTOSS_COMPLETE"  # completion_cmd.COMPLETE_VAR (a test checks they agree)
+
+
+def modules_for(args: list[str]) -> list[str]:
+    """The command modules a command line needs: the invoked command's alone, none for ``--version``,
+    every one otherwise (help lists them all; an unknown name gets click's own error and suggestions).
+
+    Building a command's parameters is most of Typer's cost: ``history list`` need not pay for
+    ``ask``'s forty options, nor ``--version`` for any.
+    """
+    everything = sorted(set(COMMAND_MODULES.values()))
+    if _COMPLETE_VAR in os.environ:  # a shell asking for completions: any command may be asked about
+        return everything
+    for arg in args:
+        if arg in COMMAND_MODULES:
+            return [COMMAND_MODULES[arg]]
+        if arg == "--version":  # eager: it prints and exits before any command is looked up
+            return []
+        if arg != "--debug":  # help, --install-completion, "--", a typo: the whole tree
+            break
+    return everything
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every expected failure becomes one line on stderr and exit code 1 (2 for usage)."""
-    from gptoss_cli.cli import (  # noqa: F401 - registers commands
-        ask_cmd,
-        chat_cmd,
-        completion_cmd,
-        config_cmd,
-        doctor_cmd,
-        harmony_cmds,
-        history_cmd,
-        replay_cmd,
-        serve_cmd,
-        show_cmd,
-    )
+    import importlib
 
-    if completion_cmd.COMPLETE_VAR in os.environ:  # a shell asking for completions (completion_cmd)
-        completion_cmd.enable()
+    args = pair_options(sys.argv[1:] if argv is None else argv)
+    for module in modules_for(args):
+        importlib.import_module(f"gptoss_cli.cli.{module}")  # registers its commands on `app`
+    if _COMPLETE_VAR in os.environ:  # a shell asking for completions (completion_cmd)
+        from gptoss_cli.cli.completion_cmd import enable
+
+        enable()
     try:
-        args = pair_options(sys.argv[1:] if argv is None else argv)
         result = app(args=args, prog_name="gptoss", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)

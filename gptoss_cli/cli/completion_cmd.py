@@ -14,7 +14,7 @@ import typer
 from gptoss_cli.cli import app
 
 SHELLS = ("bash", "zsh", "fish")
-COMPLETE_VAR = "_GPTOSS_COMPLETE"
+COMPLETE_VAR = "_GPTOSS_COMPLETE"  # cli/__init__ reads it before importing this module
 
 
 def enable() -> None:

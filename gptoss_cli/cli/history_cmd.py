@@ -5,7 +5,6 @@ Every ID may be a unique prefix of an id, or a conversation file's path.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
@@ -77,6 +76,8 @@ def history_list(
         found = store.summaries(limit=limit or None, query=search)
         _warn_problems(store)
     if as_json:
+        import json
+
         _out(json.dumps([s.to_dict() for s in found], ensure_ascii=False, indent=2) + "\n")
         return
     if not found:

@@ -398,12 +398,17 @@ def _check_content_type(response: httpx.Response, url: str) -> None:
 
 
 def _read_chunks(response: httpx.Response, url: str, timeouts: Timeouts) -> Iterator[bytes]:
-    """The body's bytes; an empty body or an HTML page (whatever its content type) is a ProtocolError."""
+    """The body's bytes; an empty body or an HTML page (whatever its content type) is a ProtocolError.
+
+    Runs once per token: without a Content-Encoding the raw bytes are the body (``iter_bytes``
+    would pass each through an identity decoder), and after the first bytes the rest is passed on
+    as it comes.
+    """
     empty = True
     try:
-        for chunk in response.iter_bytes():
-            if empty and chunk:
-                empty = False
+        body = response.iter_bytes() if "content-encoding" in response.headers else response.iter_raw()
+        for chunk in body:
+            if chunk:
                 if chunk.lstrip()[:1] == b"<":
                     status = response.status_code
                     raise errors.ProtocolError(
@@ -411,7 +416,12 @@ def _read_chunks(response: httpx.Response, url: str, timeouts: Timeouts) -> Iter
                         url=url,
                         hint=_NOT_A_COMPLETION,
                     )
+                empty = False
+                yield chunk
+                break
             yield chunk
+        if not empty:
+            yield from body
     except httpx.HTTPError as exc:
         raise translate_error(exc, url, timeouts, started=True) from exc
     if empty:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, NamedTuple
 
 from gptoss_cli import errors
@@ -94,20 +95,28 @@ def error_message(data: Any) -> str | None:
 
 
 def sse_events(chunks: Iterable[bytes], *, whole_json: bool = False, url: str = "") -> Iterator[SSEEvent]:
-    """SSE events of a body; with ``whole_json`` the body is one JSON document, read as one event."""
+    """SSE events of a body; with ``whole_json`` the body is one JSON document, read as one event.
+
+    Lazy, as a generator would be, but chained in C: no Python frame is resumed per event here.
+    """
     where = url or "the stream"
     if whole_json:
-        body = bytearray()
-        for chunk in chunks:
-            body += chunk
-            if len(body) > EVENT_SIZE.value:
-                raise EVENT_SIZE.error(where, "the JSON body")
-        yield SSEEvent(body.decode("utf-8", "replace"), "json")
-        return
+        return _whole_json(chunks, where)
     decoder = SSEDecoder(where)
+    return chain.from_iterable(chain(map(decoder.feed, chunks), _closing(decoder)))
+
+
+def _closing(decoder: SSEDecoder) -> Iterator[list[SSEEvent]]:
+    yield decoder.close()  # at the end of the body, not before
+
+
+def _whole_json(chunks: Iterable[bytes], where: str) -> Iterator[SSEEvent]:
+    body = bytearray()
     for chunk in chunks:
-        yield from decoder.feed(chunk)
-    yield from decoder.close()
+        body += chunk
+        if len(body) > EVENT_SIZE.value:
+            raise EVENT_SIZE.error(where, "the JSON body")
+    yield SSEEvent(body.decode("utf-8", "replace"), "json")
 
 
 def _load(data: str, url: str, event: str = "message") -> dict[str, Any]:
@@ -204,37 +213,46 @@ def _choice_ids(choice: dict[str, Any], url: str, data: str) -> tuple[int, ...] 
 
 
 def decode_openai(chunks: Iterable[bytes], url: str, *, whole_json: bool = False) -> Iterator[StreamEvent]:
-    """Events of a ``/v1/completions`` stream (only the first choice is read)."""
+    """Events of a ``/v1/completions`` stream (only the first choice is read).
+
+    Runs once per token: what only the last chunk needs (the finish, its hint, usage) is read only
+    there, and a chunk of text alone (no ids, no logprobs) takes no function call but json's.
+    """
     last_id: int | None = None
     for event in sse_events(chunks, whole_json=whole_json, url=url):
         data = event.data
         if data == DONE:
             return
         obj = _load(data, url, event.event)
+        ids = reason = usage = None
         try:
             choices = obj.get("choices")
             if choices:
                 choice = choices[0]
-                text = _text(choice.get("text"), "text", url, data)
-                ids = _choice_ids(choice, url, data)
-                if ids:
-                    last_id = ids[-1]
+                text = choice.get("text")
+                if type(text) is not str:
+                    text = _text(text, "text", url, data)
+                if choice.get("token_ids") is not None or choice.get("logprobs"):
+                    ids = _choice_ids(choice, url, data)
+                    if ids:
+                        last_id = ids[-1]
                 reason = choice.get("finish_reason")
-                hint = choice.get("stop_reason")
-                if hint is None:
-                    hint = choice.get("matched_stop")
-                if not isinstance(hint, int | str) or isinstance(hint, bool):
-                    hint = None
-                usage = _usage(obj.get("usage"), obj.get("timings"))
+                if reason:
+                    hint = choice.get("stop_reason")
+                    if hint is None:
+                        hint = choice.get("matched_stop")
+                    if not isinstance(hint, int | str) or isinstance(hint, bool):
+                        hint = None
+                    usage = _usage(obj.get("usage"), obj.get("timings"))
             else:
-                text, ids, reason, usage = "", None, None, _usage(obj.get("usage"), obj.get("timings"))
+                text, usage = "", _usage(obj.get("usage"), obj.get("timings"))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise _unexpected(url, data) from exc
         if text or ids:
             yield TextDelta(text, ids)
         if reason:
             yield Finish(str(reason), hint, None, last_id, usage)
-        elif usage is not None and not choices:
+        elif usage is not None:
             yield usage  # a usage-only final chunk (vLLM/SGLang with include_usage)
         if event.event == "json":
             return

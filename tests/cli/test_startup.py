@@ -50,6 +50,7 @@ def test_piped_ask_loads_no_terminal_ui(scripted_server: ScriptedServer) -> None
     assert done.returncode == 0, done.stderr
     assert done.stdout == "hi\n"
     assert "prompt_toolkit" not in modules and "rich.markdown" not in modules
+    assert "rich" not in modules and "pygments" not in modules  # httpx's own CLI is not loaded either
 
 
 def test_a_configured_url_costs_no_discovery(scripted_server: ScriptedServer) -> None:
@@ -60,3 +61,17 @@ def test_a_configured_url_costs_no_discovery(scripted_server: ScriptedServer) ->
     assert done.returncode == 0, done.stderr
     assert "gptoss_cli.servers.discover" not in modules
     assert "concurrent.futures" not in modules
+
+
+def test_version_builds_no_command() -> None:
+    modules, done = _modules(["--version"])
+    assert done.returncode == 0
+    assert not {m for m in modules if m.endswith(("_cmd", "_cmds"))}, sorted(modules)
+
+
+@pytest.mark.parametrize("args", [["history", "list"], ["history", "list", "-q", "word", "-l", "5"]])
+def test_history_list_loads_no_pydantic_and_no_other_command(args: list[str]) -> None:
+    modules, done = _modules(args)
+    assert done.returncode == 0, done.stderr
+    assert "pydantic" not in modules
+    assert {m for m in modules if m.endswith(("_cmd", "_cmds"))} == {"gptoss_cli.cli.history_cmd"}

@@ -44,6 +44,8 @@ def _fail(server: ScriptedServer, endpoint: EndpointKind = "openai") -> errors.G
         ({"choices": [{"text": "a", "token_ids": "123", "finish_reason": None}]}, "'token_ids'"),
         ({"choices": [{"text": "a", "token_ids": [1, -5], "finish_reason": None}]}, "'token_ids'"),
         ({"choices": [{"text": "a", "token_ids": [1.5], "finish_reason": None}]}, "'token_ids'"),
+        ({"choices": [{"text": "a", "token_ids": 0, "finish_reason": None}]}, "'token_ids'"),
+        ({"choices": [{"text": "a", "token_ids": {}, "finish_reason": None}]}, "'token_ids'"),
     ],
 )
 def test_openai_chunk_fields_are_type_checked(
@@ -75,6 +77,17 @@ def test_a_200_with_an_html_page(scripted_server: ScriptedServer) -> None:
 def test_a_200_with_html_under_a_stream_content_type(scripted_server: ScriptedServer) -> None:
     scripted_server.script(V1, Reply.sse([b"\n <html><body>proxy</body></html>"]))
     assert "HTML or XML, not a completion stream" in str(_fail(scripted_server))
+
+
+def test_a_compressed_stream_is_decoded(scripted_server: ScriptedServer) -> None:
+    # gptoss asks for identity, but a proxy may compress anyway: the body is then decoded, not raw
+    import gzip
+
+    from ..scripted_server import llamacpp_stream
+
+    body = b"".join(llamacpp_stream(["<|channel|>final<|message|>", "hi", " there"]))
+    scripted_server.script(V1, Reply.sse([gzip.compress(body)], headers={"Content-Encoding": "gzip"}))
+    assert complete(_request(scripted_server)).text == "<|channel|>final<|message|>hi there"
 
 
 def test_a_200_with_an_empty_body(scripted_server: ScriptedServer) -> None:
