@@ -206,3 +206,13 @@ def test_past_its_budget_the_tokenizer_builds_tiktoken(monkeypatch: pytest.Monke
     assert tok.encode(second) == reference().encode_ordinary(second)
     assert tok._tiktoken is not None  # over the budget: tiktoken from now on
     assert tok.encode(first) == reference().encode_ordinary(first)
+
+
+def test_a_vocabulary_that_is_not_the_one_shipped_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gptoss_cli.errors import HarmonyError
+
+    T.Tokenizer()  # a good table in the cache: it names the vocabulary it came from
+    monkeypatch.setattr(T, "VOCAB_SHA256", "0" * 64)
+    with pytest.raises(HarmonyError, match="is corrupt") as info:
+        T.Tokenizer()
+    assert info.value.hint == "reinstall gptoss-cli"
