@@ -21,7 +21,13 @@ of instruction counts, which the load does not move.
 - **stream**: the client's cost per streamed token to a pipe, ``gptoss ask --kind llamacpp``
   against a floor client: ``httpx`` ``iter_lines`` + ``json.loads`` per event + the text written to
   stdout. Per token = (CPU of an answer of ``--tokens`` BIG minus one of SMALL) / (BIG - SMALL),
-  so start-up cancels out (issue 12: within 1.4x).
+  100,000 and 2,000 (instructions: 20,000 and 2,000), so start-up cancels out (issue 12: within
+  1.4x). The fake server sends as fast as the client reads: a client slower than it reads several
+  tokens per ``recv``, a quicker one waits for each, so the CPU per token depends on which is
+  quicker (and on the load); the instruction count does less.
+- **paced**: the same, against a server that sends a token every 1/``--rate`` s (2,000 tokens/s),
+  so that each client waits for every token, as it does for a real server (20 to 200 tokens/s);
+  answers of ``--paced-tokens`` (1,000 and 10,000) tokens.
 
 Children get ``GPTOSS_HOME`` in a temporary directory, ``OPENAI_*``/``GPTOSS_*`` cleared, and a
 byte-code cache (``PYTHONPYCACHEPREFIX``) written by a warm-up run, as an installed package has.
@@ -32,6 +38,7 @@ the floor client's included, is a system call per token).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -42,6 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +62,14 @@ from cli import (
     answer_tokens,
     ask_argv,
     child_env,
+    llamacpp_events,
     run_child,
 )
 
-TARGETS = {"version": 1.3, "history list": 1.3, "history list -q": 1.3, "first": 1.3, "stream": 1.4}
+TARGETS = {
+    "version": 1.3, "history list": 1.3, "history list -q": 1.3, "first": 1.3, "stream": 1.4, "paced": 1.4,
+}  # fmt: skip
+IR_TOKENS = (2000, 20000)  # answer lengths for the stream's instruction counts
 FLOOR_CLIENT = (
     "import httpx, json, sys\n"
     "out = sys.stdout\n"
@@ -193,21 +205,24 @@ def bench_first(
 
 
 def bench_stream(
-    server: FakeServer, home: str, rounds: int, callgrind: bool, tmp: Path, sizes: tuple[int, int]
+    url: Callable[[int], str],
+    home: str,
+    rounds: int,
+    callgrind: bool,
+    tmp: Path,
+    sizes: tuple[int, int],
+    name: str = "stream",
 ) -> list[dict[str, Any]]:
     env = env_for(home)
     small, big = sizes
     script = tmp / "floor_client.py"
     script.write_text(FLOOR_CLIENT)
-    expected = {n: "".join(answer_tokens(n)).rstrip("\n") for n in sizes}
+    expected = {n: "".join(answer_tokens(n)).rstrip("\n") for n in (*sizes, *IR_TOKENS)}
 
     def argv(client: str, n: int) -> list[str]:
-        return (
-            [PYTHON, str(script), server.url(n)] if client == "floor" else ask_argv(server.url(n), "llamacpp")
-        )
+        return [PYTHON, str(script), url(n)] if client == "floor" else ask_argv(url(n), "llamacpp")
 
     def cpu(client: str, n: int) -> float:
-        server.drain()
         done = run_child(argv(client, n), env)
         text = done.out.decode("utf-8", "replace")
         if done.rc or expected[n] not in text:  # the floor prints the Harmony markers too
@@ -217,19 +232,75 @@ def bench_stream(
     def per_token(client: str) -> Callable[[], float]:
         return lambda: (cpu(client, big) - cpu(client, small)) / (big - small) * 1e6
 
-    row: dict[str, Any] = {"name": "stream", "floor_cmd": "httpx iter_lines + json.loads + write (µs/token)"}
+    row: dict[str, Any] = {"name": name, "floor_cmd": "httpx iter_lines + json.loads + write (µs/token)"}
     row["subject_cmd"] = "gptoss ask --kind llamacpp > pipe (µs/token)"
     row.update(paired(per_token("floor"), per_token("gptoss"), rounds))
     row["unit"] = "us"
-    if callgrind:
+    if callgrind:  # 50 times slower under valgrind: shorter answers
 
         def ir(client: str) -> float:
-            counts = [instructions(argv(client, n), env, tmp) for n in sizes]
-            server.drain()
-            return (counts[1] - counts[0]) / (big - small)
+            counts = [instructions(argv(client, n), env, tmp) for n in IR_TOKENS]
+            return (counts[1] - counts[0]) / (IR_TOKENS[1] - IR_TOKENS[0])
 
         row.update(_ir(ir("floor"), ir("gptoss")))  # type: ignore[arg-type]
     return [row]
+
+
+class _Paced(BaseHTTPRequestHandler):
+    """``/s/<n>/v1/completions``: llama-server's stream of n tokens, one chunk every 1/rate s."""
+
+    protocol_version = "HTTP/1.1"
+    rate = 4000.0
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        n = int(self.path.split("/")[2])
+        self.send_response_only(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        pause = 1.0 / self.rate
+        try:
+            for chunk in _events(n):
+                self.wfile.write(chunk)
+                time.sleep(pause)  # the client waits for each token, as it does for a real server
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+@functools.cache
+def _events(n: int) -> list[bytes]:
+    return llamacpp_events(n)
+
+
+def paced_serve(rate: float) -> None:
+    """Run the paced server (a process of its own): print the port, serve until killed."""
+    _Paced.rate = rate
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Paced)
+    httpd.daemon_threads = True
+    print(httpd.server_address[1], flush=True)
+    httpd.serve_forever(poll_interval=0.05)
+
+
+class PacedServer:
+    def __init__(self, rate: float) -> None:
+        argv = [PYTHON, __file__, "--paced-serve", str(rate)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+
+    def url(self, n: int) -> str:
+        return f"http://127.0.0.1:{self.port}/s/{n}"
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
 
 
 # ------------------------------------------------------------------------------------------ report
@@ -257,18 +328,26 @@ def line(row: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="version,history,first,stream", help="comma-separated figures")
+    ap.add_argument("--only", default="version,history,first,stream,paced", help="comma-separated figures")
     ap.add_argument("--rounds", type=int, default=21, help="interleaved rounds per figure (default 21)")
     ap.add_argument("--stream-rounds", type=int, default=7, help="rounds for stream (default 7)")
     ap.add_argument("--conversations", type=int, default=10_000, help="history size (default 10,000)")
-    ap.add_argument("--tokens", default="2000,20000", help="SMALL,BIG answer lengths for stream")
+    ap.add_argument("--tokens", default="2000,100000", help="SMALL,BIG answer lengths for stream")
     ap.add_argument("--callgrind", action="store_true", help="also count instructions under callgrind")
+    ap.add_argument("--rate", type=float, default=2000.0, help="tokens/s of the paced server (2,000)")
+    ap.add_argument("--paced-tokens", default="1000,10000", help="SMALL,BIG answer lengths for paced")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--paced-serve", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.paced_serve is not None:
+        paced_serve(args.paced_serve)
+        return 0
     only = set(args.only.split(","))
     if args.callgrind and not shutil.which("valgrind"):
         raise SystemExit("--callgrind needs valgrind on PATH")
     small, big = (int(x) for x in args.tokens.split(","))
+    paced_small, paced_big = (int(x) for x in args.paced_tokens.split(","))
+    paced_sizes = (paced_small, paced_big)
     info: dict[str, Any] = {"load_before": [round(x, 2) for x in os.getloadavg()]}
     rows: list[dict[str, Any]] = []
     start = time.monotonic()
@@ -281,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(map(line, new)), flush=True)
         return new
 
-    server = FakeServer([32, small, big])
+    server = FakeServer([32, small, big, *IR_TOKENS])
     try:
         with tempfile.TemporaryDirectory(prefix="gptoss-ratios-") as name:
             tmp = Path(name)
@@ -294,11 +373,20 @@ def main(argv: list[str] | None = None) -> int:
             if "first" in only:
                 rows += done(bench_first(server, str(tmp / "f"), args.rounds, args.callgrind, tmp))
             if "stream" in only:
+                sizes = (small, big)
                 rows += done(
-                    bench_stream(
-                        server, str(tmp / "s"), args.stream_rounds, args.callgrind, tmp, (small, big)
-                    )
+                    bench_stream(server.url, str(tmp / "s"), args.stream_rounds, args.callgrind, tmp, sizes)
                 )
+            if "paced" in only:
+                paced = PacedServer(args.rate)
+                try:
+                    rows += done(
+                        bench_stream(
+                            paced.url, str(tmp / "p"), args.stream_rounds, False, tmp, paced_sizes, "paced"
+                        )
+                    )
+                finally:
+                    paced.close()
     finally:
         server.close()
     info["load_after"] = [round(x, 2) for x in os.getloadavg()]

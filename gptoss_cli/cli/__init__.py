@@ -139,7 +139,7 @@ def modules_for(args: list[str]) -> list[str]:
     every one otherwise (help lists them all; an unknown name gets click's own error and suggestions).
 
     Building a command's parameters is most of Typer's cost: ``history list`` need not pay for
-    ``ask``'s forty options, nor ``--version`` for any.
+    ``ask``'s 29 options, nor ``--version`` for any.
     """
     everything = sorted(set(COMMAND_MODULES.values()))
     if _COMPLETE_VAR in os.environ:  # a shell asking for completions: any command may be asked about

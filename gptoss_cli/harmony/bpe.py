@@ -1,20 +1,21 @@
-"""The vocabulary as a rank table that loads in a millisecond, and byte-pair encoding of ASCII text with it.
+"""The vocabulary as a rank table that loads in a millisecond, and byte-pair encoding with it.
 
 tiktoken's ``Encoding`` takes about a second of CPU to build from the 200,000 ranks (reading them
-and hashing them into its tables), longer than the rest of a ``gptoss ask``. Most prompts are
-ASCII; for those this module encodes without it:
+and hashing them into its tables), longer than the rest of a ``gptoss ask``. For a prompt this
+module encodes without it:
 
 - :class:`RankTable`: every token's bytes (a blob and its offsets) and an open-addressing hash
   table from bytes to rank (``zlib.crc32``, linear probing), as flat arrays. Its file form
   (:meth:`RankTable.to_bytes`) is read whole and used in place; it names the vocabulary it was
   built from (sha256) and carries a CRC of its contents, so a stale or damaged file is refused
   (:meth:`RankTable.from_bytes` returns None) and rebuilt by the caller.
-- :func:`encode_ascii`: tiktoken's split and merge, for ASCII text. The split is
-  ``tokens._PATTERN`` with each Unicode class written out for ASCII (letters ``A-Za-z``, upper
-  ``A-Z``, lower ``a-z``, numbers ``0-9``, ``\\s`` the six ASCII white-space characters; no ASCII
-  character is ``Lt``, ``Lm``, ``Lo`` or ``M``); the merge is tiktoken's ``_byte_pair_merge``:
-  the adjacent pair of least rank, leftmost on ties, until none is in the vocabulary.
-  ``tests/harmony/test_tokens.py`` holds both to tiktoken.
+- :func:`encode`: tiktoken's split and merge. The split is ``tokens._PATTERN`` run on a proxy of
+  the text (:data:`PROXY`), where every character stands for its class in that pattern (upper,
+  lower, both, mark, number, white space, other) by its Unicode category, so that Python's ``re``,
+  which has no ``\\p{...}``, can run it (:data:`SPLIT`); the pieces are then cut from the text
+  itself. The merge is tiktoken's ``_byte_pair_merge``: the adjacent pair of least rank, leftmost on
+  ties, until none is in the vocabulary. ``tests/harmony/test_tokens.py`` holds both to tiktoken,
+  every assigned character in many contexts included.
 """
 
 from __future__ import annotations
@@ -22,26 +23,66 @@ from __future__ import annotations
 import re
 import struct
 import sys
+import unicodedata
 import zlib
 from array import array
 from collections.abc import Iterable
 
 _W = r"\t\n\x0b\x0c\r "  # \s in ASCII (Unicode White_Space; not \x1c-\x1f, which Python's isspace takes)
 _S = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"  # (?i:'s|'t|'re|'ve|'m|'ll|'d)?
-ASCII_SPLIT = re.compile(
+SPLIT = re.compile(
     "|".join(
         [
-            rf"[^\r\nA-Za-z0-9]?[A-Z]*[a-z]+{_S}",
-            rf"[^\r\nA-Za-z0-9]?[A-Z]+[a-z]*{_S}",
+            rf"[^\r\nA-Za-z0-9\x01]?[A-Z\x01\x02]*[a-z\x01\x02]+{_S}",
+            rf"[^\r\nA-Za-z0-9\x01]?[A-Z\x01\x02]+[a-z\x01\x02]*{_S}",
             r"[0-9]{1,3}",
-            rf" ?[^{_W}A-Za-z0-9]+[\r\n/]*",
+            rf" ?[^{_W}A-Za-z0-9\x01]+[\r\n/]*",
             rf"[{_W}]*[\r\n]+",
             rf"[{_W}]+(?![^{_W}])",
             rf"[{_W}]+",
         ]
     )
 )
-"""tiktoken's o200k split, for ASCII text only."""
+"""tiktoken's o200k split, run on the text's :data:`PROXY` (each Unicode class spelt in ASCII)."""
+
+VERIFIED_UNICODE = ("14.0.0",)
+"""Python Unicode databases whose categories give tiktoken's split for every assigned character
+(``tests/harmony/test_tokens.py``); under another, only ASCII text is encoded here."""
+
+_WHITE_SPACE = frozenset([0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000])
+_CLASS = {
+    "Lu": "A", "Lt": "A", "Ll": "a", "Lm": "\x01", "Lo": "\x01",  # \x01: upper and lower (Lm, Lo)
+    "Mn": "\x02", "Mc": "\x02", "Me": "\x02",  # \x02: upper and lower, yet not a letter (M)
+    "Nd": "0", "Nl": "0", "No": "0",
+}  # fmt: skip
+
+
+class _Proxy(dict[int, str]):
+    """``str.translate`` table: each character to one of its class in :data:`SPLIT`.
+
+    ASCII stands for itself (``\x01`` and ``\x02``, ordinary controls, for ``!``); white space to
+    ``\t``, letters, marks and numbers by category, anything else to ``!``. A character whose class
+    may not be tiktoken's (unassigned here, a surrogate, or U+017F long s, which ``(?i)`` takes for s)
+    raises LookupError, so ``translate`` leaves it as it is: not ASCII, the text goes to tiktoken.
+    """
+
+    def __missing__(self, code: int) -> str:
+        if code in _WHITE_SPACE:
+            proxy = "\t"
+        else:
+            category = unicodedata.category(chr(code))
+            if (
+                category in ("Cn", "Cs")
+                or code == 0x17F
+                or unicodedata.unidata_version not in VERIFIED_UNICODE
+            ):
+                raise LookupError(code)
+            proxy = _CLASS.get(category, "!")
+        self[code] = proxy
+        return proxy
+
+
+PROXY = _Proxy({code: chr(code) for code in range(128)} | {1: "!", 2: "!"})
 
 LONGEST_PIECE = 512
 """Bytes: a longer piece (merging is quadratic in its length) is left to tiktoken."""
@@ -135,12 +176,16 @@ class RankTable:
         return cls(view[start:end_slots].cast("I"), offsets, data[end_offsets:])
 
 
-def encode_ascii(text: str, table: RankTable) -> list[int] | None:
-    """tiktoken's ``encode_ordinary`` of ASCII ``text``; None when a piece is too long to merge here."""
+def encode(text: str, table: RankTable) -> list[int] | None:
+    """tiktoken's ``encode_ordinary`` of ``text``; None when it is tiktoken's to do (a character
+    :data:`PROXY` cannot class, or a piece too long to merge here)."""
+    proxy = text if text.isascii() and "\x01" not in text and "\x02" not in text else text.translate(PROXY)
+    if not proxy.isascii():
+        return None
     out: list[int] = []
     rank = table.rank
-    for match in ASCII_SPLIT.finditer(text):
-        piece = match.group().encode("ascii")
+    for match in SPLIT.finditer(proxy):
+        piece = text[match.start() : match.end()].encode()
         r = rank(piece)
         if r is not None:
             out.append(r)

@@ -2,9 +2,9 @@
 
 The special-token tables are plain constants (no tokenizer needed to lex Harmony text); the
 BPE itself loads lazily on first use, offline, and checks the vocabulary's sha256. The ranks are
-kept in the cache dir as a rank table (:mod:`.bpe`) that loads in a millisecond, and ASCII text
-is encoded from it; tiktoken's ``Encoding`` (about a second of CPU to build) is built only for
-other text.
+kept in the cache dir as a rank table (:mod:`.bpe`) that loads in a millisecond, and a prompt
+is encoded from it; tiktoken's ``Encoding`` (about a second of CPU to build) is built only past a
+budget of text, or for what the table leaves to it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gptoss_cli.errors import HarmonyError
-from gptoss_cli.harmony.bpe import RankTable, encode_ascii
+from gptoss_cli.harmony import bpe
+from gptoss_cli.harmony.bpe import RankTable
 
 if TYPE_CHECKING:
     import tiktoken
@@ -118,8 +119,8 @@ def _load_ranks() -> dict[bytes, int]:
     return ranks
 
 
-ASCII_BUDGET = 1 << 19
-"""Characters of ASCII text one tokenizer encodes from the rank table before it builds tiktoken's
+TABLE_BUDGET = 1 << 19
+"""Characters of text one tokenizer encodes from the rank table before it builds tiktoken's
 ``Encoding`` for the rest: about as long as that build takes (0.3 s), after which tiktoken, six
 times quicker per character, pays for it. A render of a long conversation thus costs at most about
 twice what it would with the better choice known in advance; a prompt, nothing more."""
@@ -157,14 +158,15 @@ def load_table() -> tuple[RankTable, dict[bytes, int] | None]:
 class Tokenizer:
     """o200k_harmony: ordinary-text encoding, decoding, and per-token bytes.
 
-    ASCII text is encoded from the rank table (:mod:`.bpe`); other text, long text and text with
-    special tokens by tiktoken, whose ``Encoding`` is built on first need. Both give the same ids.
+    Text is encoded from the rank table (:mod:`.bpe`) up to a budget; beyond it, text the table
+    leaves to tiktoken (:func:`.bpe.encode` returns None) and text with special tokens, by
+    tiktoken, whose ``Encoding`` is built on first need. Both give the same ids.
     """
 
     def __init__(self) -> None:
         self._table, self._ranks = load_table()
         self._tiktoken: tiktoken.Encoding | None = None
-        self._budget = ASCII_BUDGET
+        self._budget = TABLE_BUDGET
         self.encode_ordinary = functools.lru_cache(maxsize=4096)(self._encode_small)
 
     @property
@@ -192,8 +194,8 @@ class Tokenizer:
         return self._table.tokens()
 
     def _encode(self, text: str) -> list[int]:
-        if self._tiktoken is None and len(text) <= self._budget and text.isascii():
-            ids = encode_ascii(text, self._table)
+        if self._tiktoken is None and len(text) <= self._budget:
+            ids = bpe.encode(text, self._table)
             if ids is not None:
                 self._budget -= len(text)
                 return ids
