@@ -89,14 +89,17 @@ def install() -> None:
             return self.typer_param[0]._coerce_value(value, param=param, ctx=ctx)
 
     def build(descriptor: TypeDescriptor) -> RuntimeParam:
-        fast = _fast(descriptor)
-        if fast is None:
-            return build_runtime_param(descriptor)
-        return Plain(
-            parameter_info=descriptor.parameter_info,
-            annotation=descriptor.annotation,
-            descriptor=descriptor,
-            fast=fast,
-        )
+        try:
+            fast = _fast(descriptor)
+            if fast is not None:
+                return Plain(
+                    parameter_info=descriptor.parameter_info,
+                    annotation=descriptor.annotation,
+                    descriptor=descriptor,
+                    fast=fast,
+                )
+        except (AttributeError, TypeError):
+            pass  # Typer's descriptor or RuntimeParam changed shape: its own way, as before
+        return build_runtime_param(descriptor)
 
     typer.core.build_runtime_param = build  # type: ignore[attr-defined]
