@@ -122,13 +122,11 @@ def compare(a: str, ra: Record, b: str, rb: Record) -> Comparison:
     from gptoss_cli.session.persist import mark_incomplete
 
     ea, eb = exchanges(mark_incomplete(ra)), exchanges(mark_incomplete(rb))
+    header = f"A = {_describe(a, ra)}\nB = {_describe(b, rb)}\n"
+    if [x.user for x in ea] != [x.user for x in eb]:
+        header += "note: the user messages differ: these are not runs of the same conversation\n"
     out: list[str] = []
     err = out.append
-    err(f"A = {_describe(a, ra)}\nB = {_describe(b, rb)}\n")
-    if [x.user for x in ea] != [x.user for x in eb]:
-        err("note: the user messages differ: these are not runs of the same conversation\n")
-    header = "".join(out)
-    out.clear()
     answers = list(difflib.unified_diff(_answers_text(ea), _answers_text(eb), a, b))
     turns = max(len(ea), len(eb))
     if answers:
