@@ -103,12 +103,7 @@ def chat(
         session.token_cache.update(persistence.loaded_tokens)
     repl = Repl(
         session,
-        ViewOptions(
-            show_reasoning=settings.display.show_reasoning,
-            stats=settings.display.stats,
-            markdown=settings.display.markdown,
-            color=settings.display.color != "never",
-        ),
+        ViewOptions.from_settings(settings),
         persistence,
         history_file=data_dir() / "prompt-history.txt",
         tools=registry,

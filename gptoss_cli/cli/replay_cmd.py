@@ -102,7 +102,8 @@ def replay(
         target_for,
         with_server,
     )
-    from gptoss_cli.ui.transcript import RunPrinter, view_options
+    from gptoss_cli.ui.stream import ViewOptions
+    from gptoss_cli.ui.transcript import RunPrinter
 
     flags: dict[str, Any] = {
         **server_flags(config, profile, base_url, model, kind, api_key_env),
@@ -125,7 +126,7 @@ def replay(
         settings,
         unmatched,
     )
-    view = RunPrinter(view_options(settings), several=len(specs) > 1) if jobs <= 1 else None
+    view = RunPrinter(ViewOptions.from_settings(settings), several=len(specs) > 1) if jobs <= 1 else None
     try:
         reports = run_all(specs, target, jobs=jobs, view=view, save=saver(settings), tools=setup)
     except Interrupted as exc:

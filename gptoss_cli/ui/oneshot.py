@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from gptoss_cli.errors import GptossError
@@ -59,20 +59,16 @@ def answer(
     as_json, extract, no_stream, raw = output.as_json, output.extract, output.no_stream, output.raw
     yes, max_steps, response_format = output.yes, output.max_steps, output.response_format
     if response_format is not None:
-        from dataclasses import replace
-
         session.settings = replace(session.settings, response_format=response_format)
     asker = line_asker(sys.stdin, sys.stderr) if sys.stdin.isatty() else None
     turn = Run(session, session.ask(text), registry, Approver(assume_yes=yes, ask=asker), max_steps)
     quiet = as_json or extract or no_stream
     session.raw_events = raw and not quiet
     view = StreamView(
-        ViewOptions(
+        replace(
+            ViewOptions.from_settings(settings),
             show_reasoning=settings.display.show_reasoning and not quiet,
             raw=raw and not quiet,
-            stats=settings.display.stats,
-            markdown=settings.display.markdown,
-            color=settings.display.color != "never",
         )
     )
     # SIGTERM/SIGHUP keep the partial turn, as Ctrl-C does; a second Ctrl-C cannot cut the save short

@@ -14,13 +14,16 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gptoss_cli.harmony import ContentDelta, HeaderEvent, MessageDone, Role
 from gptoss_cli.harmony.answer import is_answer
 from gptoss_cli.session.agent import ToolResultEvent
 from gptoss_cli.session.turn import Notice, RawText, SessionEvent, TurnEnd, TurnResult
 from gptoss_cli.ui.sanitize import sanitize
+
+if TYPE_CHECKING:
+    from gptoss_cli.config.resolve import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,17 @@ class ViewOptions:
     stats: bool = False
     markdown: bool = True
     color: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ViewOptions:
+        """What the config's ``[display]`` (with the flags folded into it) asks the view to show."""
+        display = settings.display
+        return cls(
+            show_reasoning=display.show_reasoning,
+            stats=display.stats,
+            markdown=display.markdown,
+            color=display.color != "never",
+        )
 
 
 def _use_color(stream: TextIO, wanted: bool) -> bool:

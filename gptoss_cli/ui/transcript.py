@@ -6,7 +6,6 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gptoss_cli.config.resolve import Settings
     from gptoss_cli.session.agent import AgentEvent
     from gptoss_cli.session.replay import RunSpec
     from gptoss_cli.store import Record
@@ -42,17 +41,6 @@ def print_saved(record: Record, *, show_reasoning: bool, stats: bool) -> None:
         for event in part if isinstance(part, tuple) else (part,):
             view.handle(event)
         first = False
-
-
-def view_options(settings: Settings) -> ViewOptions:
-    from gptoss_cli.ui.stream import ViewOptions
-
-    return ViewOptions(
-        show_reasoning=settings.display.show_reasoning,
-        stats=settings.display.stats,
-        markdown=settings.display.markdown,
-        color=settings.display.color != "never",
-    )
 
 
 class RunPrinter:
